@@ -1,0 +1,1 @@
+"""Corpus sources: OPeRA parquet, the project JSONL format."""
