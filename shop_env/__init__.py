@@ -5,7 +5,13 @@ imports torch or transformers.
 """
 
 from .corpus import Corpus, CorpusError, ListCorpus, available_sources, load_corpus, register_source
+from .context import ContextBuilder, ContextConfig, EpisodeContext, estimate_tokens
+from .env import ShopSessionEnv
+from .prompt import SYSTEM_PROMPT, to_messages
+from .registration import ENV_IDS, register_envs
 from .types import ACTION_TYPES, OUTCOMES, Action, Session, Step
+
+register_envs()
 
 __version__ = "0.1.0"
 
@@ -13,6 +19,14 @@ __all__ = [
     "ACTION_TYPES",
     "OUTCOMES",
     "Action",
+    "ContextBuilder",
+    "ContextConfig",
+    "ENV_IDS",
+    "EpisodeContext",
+    "SYSTEM_PROMPT",
+    "ShopSessionEnv",
+    "estimate_tokens",
+    "to_messages",
     "Corpus",
     "CorpusError",
     "ListCorpus",

@@ -91,6 +91,10 @@ class Corpus(Sequence[Session]):
         except KeyError:
             raise KeyError(f"session {session_id!r} is not in {self.source} split {self.split!r}") from None
 
+    def step_counts(self) -> list[int]:
+        """Steps per session, in index order. Sources that know it cheaply override this."""
+        return [len(self._load(i)) for i in range(len(self))]
+
     def get(self, session_id: str) -> Session:
         return self._load(self.index_of(session_id))
 

@@ -1,0 +1,252 @@
+"""Local generation with Hugging Face transformers: the only backend with full logits.
+
+It fills :class:`rewards.tokens.TokenInfo` (per-token logsumexp and mean of the raw logits,
+plus character offsets), which the self-certainty rationale reward needs, and the log-prob
+of every sampled token. It runs anywhere torch runs, CPU included.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ..base import Generation, GenerationConfig, Messages, validate_batch
+
+__all__ = ["TransformersBackend", "char_offsets", "resolve_dtype"]
+
+_DTYPES = ("auto", "bfloat16", "float16", "float32")
+
+
+def resolve_dtype(dtype: Any, device: str) -> Any:
+    """The torch dtype for a ``dtype`` option on a device.
+
+    ``"auto"`` means bfloat16 on a CUDA device that supports it, else float32 (bf16 matmuls
+    on a CPU are only worth it when asked for, and some CPUs emulate them slowly).
+    """
+    import torch
+
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in _DTYPES:
+        raise ValueError(f"dtype must be one of {_DTYPES} or a torch.dtype, got {dtype!r}")
+    if dtype == "auto":
+        if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    return getattr(torch, dtype)
+
+
+def char_offsets(tokenizer: Any, token_ids: Sequence[int], text: str) -> list[tuple[int, int]]:
+    """Character span of each token in ``text`` (the decoded response, special tokens skipped).
+
+    Spans come from decoding growing prefixes of ``token_ids``: token ``k`` covers the
+    characters that prefix ``k+1`` adds to prefix ``k``. A token that ends inside a
+    multi-byte character (byte-level BPE) gets an empty span and the next one covers the
+    character, so spans are contiguous, non-decreasing and end at ``len(text)``. Special
+    tokens (e.g. EOS) get empty spans.
+    """
+    offsets: list[tuple[int, int]] = []
+    prev_end = 0
+    for k in range(1, len(token_ids) + 1):
+        partial = tokenizer.decode(list(token_ids[:k]), skip_special_tokens=True)
+        if text.startswith(partial):
+            end = len(partial)
+        else:  # a partial multi-byte character decodes as U+FFFD: count only the agreed prefix
+            end = len(os.path.commonprefix([partial, text]))
+        end = max(end, prev_end)
+        offsets.append((prev_end, end))
+        prev_end = end
+    if offsets and prev_end < len(text):
+        start, _ = offsets[-1]
+        offsets[-1] = (start, len(text))
+    return offsets
+
+
+class TransformersBackend:
+    """Batched, seeded chat generation with a local transformers causal LM.
+
+    Args:
+        model: a short name from :mod:`agents.models` (``"smollm2-135m"``), a local model
+            folder or checkpoint, or a ``.gguf`` file.
+        dtype: ``"auto"`` (bf16 on capable GPUs, float32 on CPU), ``"bfloat16"``,
+            ``"float16"``, ``"float32"`` or a torch dtype.
+        device: ``"cpu"``, ``"cuda"``, ...; default CUDA when available, else CPU.
+        max_batch_size: chats per ``generate`` call; larger batches are split.
+        with_token_info: compute :class:`~rewards.tokens.TokenInfo` and offsets (needs
+            the raw logits of every step; turn off to save memory and time).
+        name: label for results; default ``transformers:<model>``.
+
+    Memory: ``generate`` keeps the raw logits of every step until it returns
+    (steps x batch x vocab floats); they are reduced to two floats per token at once and
+    freed. Lower ``max_batch_size`` if that peak is too high.
+    """
+
+    def __init__(self, model: str | os.PathLike[str], *, dtype: Any = "auto", device: str | None = None,
+                 max_batch_size: int = 16, with_token_info: bool = True, name: str | None = None) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from ..models import resolve_model
+
+        if max_batch_size < 1:
+            raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
+        path = resolve_model(model)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        torch_dtype = resolve_dtype(dtype, device)
+        if path.is_file():
+            if path.suffix != ".gguf":
+                raise ValueError(f"{path}: a model file must be a .gguf; otherwise pass the model folder")
+            load_dir, extra = path.parent, {"gguf_file": path.name}
+        else:
+            load_dir, extra = path, {}
+        tokenizer = AutoTokenizer.from_pretrained(load_dir, **extra)
+        hf_model = AutoModelForCausalLM.from_pretrained(load_dir, dtype=torch_dtype, **extra)
+        hf_model.to(device)
+        self._setup(hf_model, tokenizer, name or f"transformers:{model}", max_batch_size, with_token_info)
+
+    @classmethod
+    def from_model(cls, model: Any, tokenizer: Any, *, name: str = "transformers", max_batch_size: int = 16,
+                   with_token_info: bool = True) -> TransformersBackend:
+        """Wrap an already loaded model and tokenizer (trainers, tests); nothing is copied."""
+        self = cls.__new__(cls)
+        self._setup(model, tokenizer, name, max_batch_size, with_token_info)
+        return self
+
+    def _setup(self, model: Any, tokenizer: Any, name: str, max_batch_size: int, with_token_info: bool) -> None:
+        if getattr(tokenizer, "chat_template", None) is None:
+            raise ValueError(f"{name}: the tokenizer has no chat template")
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "left"  # decoder-only batching: prompts end where generation starts
+        model.eval()
+        self.name = name
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_batch_size = max_batch_size
+        self.with_token_info = with_token_info
+        self._eos_ids = self._stop_ids(model, tokenizer)
+
+    @staticmethod
+    def _stop_ids(model: Any, tokenizer: Any) -> set[int]:
+        ids: set[int] = set()
+        for source in (getattr(model.generation_config, "eos_token_id", None), tokenizer.eos_token_id):
+            if isinstance(source, int):
+                ids.add(source)
+            elif source is not None:
+                ids.update(int(i) for i in source)
+        return ids
+
+    def __repr__(self) -> str:
+        return f"TransformersBackend(name={self.name!r}, device={self.model.device}, dtype={self.model.dtype})"
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def prompt_texts(self, batch: Sequence[Messages]) -> list[str]:
+        """The chat-templated prompt of each chat, ending with the assistant turn's header."""
+        return [self.tokenizer.apply_chat_template(list(m), tokenize=False, add_generation_prompt=True)
+                for m in batch]
+
+    def generate(self, batch: Sequence[Messages], config: GenerationConfig) -> list[Generation]:
+        """Generate one response per chat; seeded by ``config.seed``, greedy at temperature 0.
+
+        The global torch RNG is left as it was: sampling runs under a forked RNG.
+        """
+        import torch
+
+        validate_batch(batch)
+        if not batch:
+            return []
+        prompts = self.prompt_texts(batch)
+        out: list[Generation] = []
+        devices = [self.model.device.index or 0] if self.model.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch.inference_mode():
+            torch.manual_seed(config.seed)
+            for start in range(0, len(prompts), self.max_batch_size):
+                out.extend(self._generate_chunk(prompts[start:start + self.max_batch_size], config))
+        return out
+
+    def _generate_chunk(self, prompts: list[str], config: GenerationConfig) -> list[Generation]:
+        from transformers import GenerationConfig as HFGenerationConfig
+
+        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = {k: v.to(self.model.device) for k, v in enc.items()}
+        gen_kwargs: dict[str, Any] = {
+            "max_new_tokens": config.max_new_tokens,
+            "do_sample": not config.greedy,
+            "pad_token_id": self.tokenizer.pad_token_id,
+            "eos_token_id": sorted(self._eos_ids) or None,
+            "return_dict_in_generate": True,
+            "output_logits": self.with_token_info,
+        }
+        if not config.greedy:
+            gen_kwargs.update(temperature=float(config.temperature), top_p=float(config.top_p), top_k=0)
+        started = time.perf_counter()
+        # A fresh config: the model's own generation defaults (top_k=50, repetition penalty, ...)
+        # must not change what the caller asked for.
+        result = self.model.generate(**enc, generation_config=HFGenerationConfig(**gen_kwargs))
+        latency = time.perf_counter() - started
+
+        prompt_len = enc["input_ids"].shape[1]
+        sequences = result.sequences[:, prompt_len:].cpu()
+        stats = self._logit_stats(result.logits, sequences) if self.with_token_info else None
+        del result
+        prompt_tokens = enc["attention_mask"].sum(dim=1).tolist()
+
+        gens = []
+        for row in range(sequences.shape[0]):
+            ids = sequences[row].tolist()
+            n = self._response_length(ids)
+            ids = ids[:n]
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            logprobs = token_info = None
+            if stats is not None:
+                from rewards.tokens import TokenInfo
+
+                lse, mean, lp, vocab = stats
+                logprobs = lp[row, :n].tolist()
+                token_info = TokenInfo(
+                    logsumexp=lse[row, :n].tolist(),
+                    mean_logit=mean[row, :n].tolist(),
+                    vocab_size=vocab,
+                    offsets=char_offsets(self.tokenizer, ids, text),
+                )
+            gens.append(Generation(text=text, token_ids=ids, logprobs=logprobs, token_info=token_info,
+                                   prompt_tokens=int(prompt_tokens[row]), completion_tokens=n,
+                                   latency_s=latency))
+        return gens
+
+    def _response_length(self, ids: list[int]) -> int:
+        """Tokens up to and including the first stop token (what follows is padding)."""
+        for i, token in enumerate(ids):
+            if token in self._eos_ids:
+                return i + 1
+        return len(ids)
+
+    @staticmethod
+    def _logit_stats(logits: Sequence[Any], sequences: Any) -> tuple[Any, Any, Any, int]:
+        """Per step and row: logsumexp, mean and sampled-token log-prob of the raw logits, in float32.
+
+        Each step's ``(batch, vocab)`` logits are reduced and dropped right away.
+        """
+        import torch
+
+        steps = len(logits)
+        batch = sequences.shape[0]
+        lse = torch.empty(batch, steps, dtype=torch.float32)
+        mean = torch.empty(batch, steps, dtype=torch.float32)
+        logprob = torch.empty(batch, steps, dtype=torch.float32)
+        vocab = int(logits[0].shape[-1])
+        logits = list(logits)
+        for t in range(steps):
+            z = logits[t].float().cpu()
+            logits[t] = None
+            step_lse = torch.logsumexp(z, dim=-1)
+            lse[:, t] = step_lse
+            mean[:, t] = z.mean(dim=-1)
+            chosen = sequences[:, t].long().unsqueeze(-1)
+            logprob[:, t] = z.gather(-1, chosen).squeeze(-1) - step_lse
+        return lse, mean, logprob, vocab
+

@@ -1,0 +1,61 @@
+"""Agents by name, for command lines: ``make_agent("heuristic")``, ``make_agent("prompted", model=...)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Agent, GenerationConfig
+
+__all__ = ["AGENT_NAMES", "make_agent"]
+
+AGENT_NAMES: tuple[str, ...] = ("random", "majority", "heuristic", "oracle", "prompted")
+
+
+def make_agent(
+    name: str,
+    *,
+    model: str | None = None,
+    backend: str = "transformers",
+    generation: GenerationConfig | None = None,
+    seed: int = 0,
+    train_corpus: Any = None,
+    backend_options: dict[str, Any] | None = None,
+) -> Agent:
+    """Build an agent by name.
+
+    Args:
+        name: one of :data:`AGENT_NAMES`.
+        model: for ``prompted``: a short name (``smollm2-135m``), a local model folder,
+            a GGUF file or a training checkpoint; for the ``openai`` backend the served
+            model's name.
+        backend: ``transformers``, ``vllm`` or ``openai``.
+        generation: sampling settings (temperature, top-p, max new tokens, seed).
+        seed: seed of the random agent.
+        train_corpus: the training split the majority agent counts (default: demo train).
+        backend_options: extra backend arguments (``base_url``, ``dtype``, ...).
+    """
+    if name == "random":
+        from .simple import RandomAgent
+
+        return RandomAgent(seed=seed)
+    if name == "majority":
+        from .simple import MajorityAgent
+
+        return MajorityAgent(train_corpus)
+    if name == "heuristic":
+        from .simple import HeuristicAgent
+
+        return HeuristicAgent()
+    if name == "oracle":
+        from .simple import OracleAgent
+
+        return OracleAgent()
+    if name == "prompted":
+        from .backends import get_backend
+        from .prompted import PromptedAgent
+
+        if model is None:
+            model = "smollm2-135m"
+        be = get_backend(backend, model=model, **(backend_options or {}))
+        return PromptedAgent(be, generation or GenerationConfig())
+    raise ValueError(f"unknown agent {name!r}; known agents: {', '.join(AGENT_NAMES)}")

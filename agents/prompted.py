@@ -1,0 +1,69 @@
+"""The zero-shot LLM agent: the paper's system prompt, the env's observation, one backend call.
+
+It is the baseline the paper reports for an untuned model, and the agent the SFT and GRPO
+checkpoints are evaluated with (the same prompt, another model folder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from shop_env.prompt import SYSTEM_PROMPT, to_messages
+
+from .base import Backend, Generation, GenerationConfig, Messages
+
+__all__ = ["PromptedAgent"]
+
+
+class PromptedAgent:
+    """Answers each observation with one generation from a backend.
+
+    Args:
+        backend: any :class:`~agents.base.Backend`.
+        config: sampling settings. Call ``k`` (counting from 0) of :meth:`act` samples with
+            seed ``config.seed + k``, so a fresh agent repeats a run exactly while
+            successive steps of one rollout do not reuse the same random stream.
+        system_prompt: the system turn; the paper's by default.
+    """
+
+    def __init__(self, backend: Backend, config: GenerationConfig = GenerationConfig(),
+                 system_prompt: str = SYSTEM_PROMPT) -> None:
+        if not isinstance(system_prompt, str) or not system_prompt:
+            raise ValueError("system_prompt must be a non-empty string")
+        self.backend = backend
+        self.config = config
+        self.system_prompt = system_prompt
+        self.name = f"prompted:{backend.name}"
+        self._calls = 0
+
+    def __repr__(self) -> str:
+        return f"PromptedAgent(backend={self.backend.name!r}, config={self.config})"
+
+    def messages(self, observation: str) -> Messages:
+        """The chat sent to the backend for one observation."""
+        return to_messages(observation, system_prompt=self.system_prompt)
+
+    def act(self, observations: Sequence[str], infos: Sequence[dict] | None = None) -> list[Generation]:
+        """One generation per observation, in order.
+
+        Raises:
+            ValueError: ``infos`` is given with a different length, or an observation is not a string.
+        """
+        if isinstance(observations, str):
+            raise TypeError("observations must be a sequence of strings, not one string")
+        if infos is not None and len(infos) != len(observations):
+            raise ValueError(f"got {len(observations)} observations but {len(infos)} infos")
+        for i, obs in enumerate(observations):
+            if not isinstance(obs, str):
+                raise ValueError(f"observations[{i}] must be a string, got {type(obs).__name__}")
+        config = replace(self.config, seed=self.config.seed + self._calls)
+        self._calls += 1
+        if not observations:
+            return []
+        generations = self.backend.generate([self.messages(o) for o in observations], config)
+        if len(generations) != len(observations):
+            raise RuntimeError(
+                f"backend {self.backend.name!r} returned {len(generations)} generations for {len(observations)} prompts"
+            )
+        return generations

@@ -1,0 +1,54 @@
+"""``python -m benchmarks.compare DIR...``: one table across benchmark result folders.
+
+Each DIR is a folder holding ``results.json`` or a run folder holding ``<agent>/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .report import markdown_table
+
+__all__ = ["collect", "main"]
+
+
+def collect(dirs: Sequence[str]) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    for d in dirs:
+        p = Path(d)
+        files = [p / "results.json"] if (p / "results.json").exists() else sorted(p.glob("*/results.json"))
+        if not files:
+            raise FileNotFoundError(f"no results.json in {p} or its subfolders")
+        for f in files:
+            data = json.loads(f.read_text(encoding="utf-8"))
+            key = f"{f.parent.parent.name}/{f.parent.name}"
+            found[key] = data
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__.split("\n\n")[0])
+    ap.add_argument("dirs", nargs="+")
+    ap.add_argument("--output", default=None, help="also write the markdown table here")
+    args = ap.parse_args(argv)
+    try:
+        results = collect(args.dirs)
+    except (FileNotFoundError, json.JSONDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    hashes = {r.get("config_hash") for r in results.values()}
+    table = markdown_table(results)
+    print(table)
+    if len(hashes) > 1:
+        print(f"note: {len(hashes)} different reward/prompt/context configurations (config_hash) in this table")
+    if args.output:
+        Path(args.output).write_text(table, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

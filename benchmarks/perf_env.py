@@ -1,0 +1,75 @@
+"""Env step throughput with full history on the demo corpus, by step index.
+
+The context builder renders and counts each page once per episode and stops adding history
+at the token budget, so the cost of a step must stay bounded as sessions get longer. The
+reference is the same env with no budget (the whole history re-joined every step).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+__all__ = ["run"]
+
+
+def _per_step_times(env, sessions: list[int]) -> dict[int, list[float]]:
+    from agents.simple import OracleAgent
+
+    agent = OracleAgent()
+    by_step: dict[int, list[float]] = {}
+    for i in sessions:
+        obs, info = env.reset(options={"session_index": i})
+        done = False
+        while not done:
+            answer = agent.act([obs], [info])[0]
+            t0 = time.perf_counter()
+            obs, _, term, trunc, info2 = env.step(answer)
+            by_step.setdefault(info["step_index"], []).append(time.perf_counter() - t0)
+            info = info2
+            done = term or trunc
+    return by_step
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    from shop_env import ShopSessionEnv
+
+    corpus_sessions = list(range(40 if quick else 200))
+    rows = []
+    results = {}
+    for label, budget in (("budget 7000", 7000), ("no budget", None)):
+        env = ShopSessionEnv(corpus="demo", split="test", history="full", token_budget=budget)
+        n = min(len(env.corpus), len(corpus_sessions))
+        t0 = time.perf_counter()
+        by_step = _per_step_times(env, corpus_sessions[:n])
+        total = time.perf_counter() - t0
+        steps = sum(len(v) for v in by_step.values())
+        results[label] = (by_step, steps / total)
+    by_step, sps = results["budget 7000"]
+    _, sps_ref = results["no budget"]
+    rows.append({"name": "env steps/s (full history, budget 7000, incl. reset)", "value": sps, "unit": "steps/s",
+                 "reference": sps_ref, "ratio": sps / sps_ref})
+    early = [t for k, v in by_step.items() if k < 5 for t in v]
+    late = [t for k, v in by_step.items() if k >= 15 for t in v]
+    if early and late:
+        e, lt = statistics.median(early) * 1e3, statistics.median(late) * 1e3
+        rows.append({"name": "median step ms, steps >= 15 vs steps < 5 (bounded cost)", "value": lt, "unit": "ms",
+                     "reference": e, "ratio": lt / e})
+    ref_by_step = results["no budget"][0]
+    late_ref = [t for k, v in ref_by_step.items() if k >= 15 for t in v]
+    if late and late_ref:
+        rows.append({"name": "median step ms at steps >= 15: budget vs unlimited history", "value":
+                     statistics.median(late) * 1e3, "unit": "ms", "reference": statistics.median(late_ref) * 1e3,
+                     "ratio": statistics.median(late) / statistics.median(late_ref)})
+    for k in sorted(by_step):
+        if k in (0, 5, 10, 15, 20, 30, 40) and by_step[k]:
+            rows.append({"name": f"median step ms at step index {k} (n={len(by_step[k])})",
+                         "value": statistics.median(by_step[k]) * 1e3, "unit": "ms", "reference": None, "ratio": None})
+    return rows
+
+
+if __name__ == "__main__":
+    from benchmarks.perf import print_rows
+
+    print_rows("env", run())

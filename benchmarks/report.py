@@ -1,0 +1,156 @@
+"""Turn sample records into the benchmark's metrics, tables and plots.
+
+Every number comes from ``rewards.metrics`` and ``rewards.analysis``; this module only
+gathers records, adds reward means and throughput, and writes files atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from shop_env.types import Action
+
+__all__ = ["metrics_from_records", "write_json_atomic", "markdown_table", "write_plots", "format_rate"]
+
+
+def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """The paper's metrics plus reward means, parse failures, disagreement and outcome F1."""
+    from rewards.metrics import compute_metrics, outcome_f1
+
+    preds = [Action.from_dict(r["predicted_action"]) if r["predicted_action"] else None for r in records]
+    golds = [Action.from_dict(r["gold_action"]) for r in records]
+    sids = [r["session_id"] for r in records]
+    m = compute_metrics(preds, golds, sids, n_bootstrap=n_bootstrap, seed=seed)
+    n = len(records)
+    components: dict[str, float] = {}
+    for r in records:
+        for k, v in r["reward"]["components"].items():
+            components[k] = components.get(k, 0.0) + float(v)
+    m["reward_mean"] = sum(float(r["reward"]["total"]) for r in records) / n
+    m["reward_components_mean"] = {k: v / n for k, v in sorted(components.items())}
+    m["parse_failure_rate"] = sum(1 for r in records if r["parse_error"]) / n
+    high = sum(1 for r in records if _high_not_exact(r))
+    m["reward_exact_disagreement_rate"] = high / n
+    last = [r for r in records if r["last_step"]]
+    if last:
+        gold_outcomes = ["purchase" if r.get("click_type") == "purchase" else "terminate" for r in last]
+        pred_outcomes = [_predicted_outcome(r) for r in last]
+        m["session_outcome"] = outcome_f1(pred_outcomes, gold_outcomes)
+    return m
+
+
+def _high_not_exact(record: Mapping[str, Any]) -> bool:
+    """Reward paid at least half the value term's worth while exact match says wrong."""
+    value = float(record["reward"]["components"].get("value", 0.0))
+    return value >= 0.5 and not record["exact_match"]
+
+
+def _predicted_outcome(record: Mapping[str, Any]) -> str | None:
+    """Outcome a model predicts at a session's last step: ``terminate`` when it answers
+    terminate, ``purchase`` when it clicks the gold purchase element, else ``other``."""
+    pred = record["predicted_action"]
+    if not pred:
+        return None
+    if pred["type"] == "terminate":
+        return "terminate"
+    if record.get("click_type") == "purchase" and record["exact_match"]:
+        return "purchase"
+    return "other"
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str, allow_nan=True), encoding="utf-8")
+    os.replace(tmp, p)
+
+
+def format_rate(value: Any, ci: Sequence[float] | None = None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    text = f"{value:.3f}"
+    if ci:
+        text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+    return text
+
+
+COLUMNS = [
+    ("exact", "exact_match"),
+    ("type acc", "type_accuracy"),
+    ("type F1", "type_macro_f1"),
+]
+
+
+def markdown_table(results: Mapping[str, Mapping[str, Any]]) -> str:
+    """One row per agent: exact / type acc / type F1 with 95% CIs, per-type exact, reward."""
+    head = ("| agent | exact | type acc | type F1 | exact click | exact type_and_submit | exact terminate "
+            "| parse fail | mean reward | steps |")
+    lines = [head, "|" + "|".join(["---"] * 10) + "|"]
+    for agent, res in results.items():
+        m = res["metrics"]
+        ci = m.get("ci", {})
+        per = m["per_type"]
+        cells = [agent] + [format_rate(m[key], ci.get(key)) for _, key in COLUMNS]
+        cells += [format_rate(per[t]["exact_match"]) for t in ("click", "type_and_submit", "terminate")]
+        cells += [format_rate(m["parse_failure_rate"]), f"{m['reward_mean']:.2f}", str(m["n"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_plots(metrics: Mapping[str, Any], out_dir: str | os.PathLike, title: str) -> list[str]:
+    """Per-type accuracy bars and the action-type confusion matrix as PNG files."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    out = Path(out_dir)
+    written = []
+    types = ["click", "type_and_submit", "terminate"]
+    per = metrics["per_type"]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    xs = range(len(types))
+    ex = [per[t]["exact_match"] or 0.0 for t in types]
+    ta = [per[t]["type_accuracy"] or 0.0 for t in types]
+    ax.bar([x - 0.2 for x in xs], ex, width=0.4, label="exact")
+    ax.bar([x + 0.2 for x in xs], ta, width=0.4, label="type")
+    ax.set_xticks(list(xs), [f"{t}\n(n={per[t]['support']})" for t in types])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    p = out / "per_type_accuracy.png"
+    fig.savefig(p.with_name(p.name + ".tmp.png"), dpi=110)
+    os.replace(p.with_name(p.name + ".tmp.png"), p)
+    plt.close(fig)
+    written.append(str(p))
+
+    conf = metrics["confusion"]
+    matrix = [row + [u] for row, u in zip(conf["matrix"], conf["unparsed_by_gold"])]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.imshow(matrix, cmap="Blues")
+    cols = conf["labels"] + ["unparsed"]
+    ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right")
+    ax.set_yticks(range(len(conf["labels"])), conf["labels"])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    for i, row in enumerate(matrix):
+        for j, v in enumerate(row):
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=9)
+    ax.set_title(f"{title}: action types")
+    fig.tight_layout()
+    p = out / "confusion.png"
+    fig.savefig(p.with_name(p.name + ".tmp.png"), dpi=110)
+    os.replace(p.with_name(p.name + ".tmp.png"), p)
+    plt.close(fig)
+    written.append(str(p))
+    return written

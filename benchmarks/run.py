@@ -1,0 +1,242 @@
+"""``python -m benchmarks.run``: benchmark agents on a corpus split with the paper's metrics.
+
+With no arguments it runs the default suite on the bundled (generated) demo corpus: the
+four model-free baselines on the whole test split, and the default CPU model zero-shot on
+the first 20 test sessions with a 2k-token budget. It prints what it ran, so nobody takes
+it for a full evaluation.
+
+Each agent gets ``DIR/<agent>/``: ``results.json`` (metrics, config, versions, a hash of
+the reward + prompt + context configuration), ``results.md``, ``samples.jsonl`` (the
+sample log; resumable) and PNG plots. ``DIR/summary.md`` holds the comparison table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "run_agent", "DEFAULT_SUITE"]
+
+DEFAULT_SUITE = [
+    {"agent": "random"},
+    {"agent": "majority"},
+    {"agent": "heuristic"},
+    {"agent": "oracle"},
+    {"agent": "prompted", "model": "smollm2-135m", "limit": 20, "token_budget": 2048},
+]
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("shop-r1-gym", "gymnasium", "numpy", "lxml", "torch", "transformers", "trl", "vllm", "openai"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def config_hash(env_description: dict[str, Any], generation: dict[str, Any] | None) -> str:
+    payload = json.dumps({"env": {k: v for k, v in env_description.items() if k != "corpus"},
+                          "generation": generation}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--agent", action="append", help="random, majority, heuristic, oracle, prompted "
+                   "(repeat for a comparison; default: the default suite)")
+    p.add_argument("--model", default=None, help="for prompted: short name (smollm2-135m), model folder, "
+                   "GGUF file or training checkpoint; for --backend openai the served model name")
+    p.add_argument("--backend", default="transformers", choices=["transformers", "vllm", "openai"])
+    p.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (backend openai)")
+    p.add_argument("--data", default="demo", help="corpus source: demo, opera:DIR, jsonl:PATH")
+    p.add_argument("--opera-config", default=None, help="OPeRA config: filtered (default) or full")
+    p.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    p.add_argument("--limit", type=int, default=None, help="first N sessions of the split")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--reward", default="shop_r1", help="reward preset or registered name")
+    p.add_argument("--history", default="full", help="full, latest or k (pages)")
+    p.add_argument("--token-budget", type=int, default=None, help="observation token budget (default: env's)")
+    p.add_argument("--temperature", type=float, default=0.6)
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--parse", default="strict", choices=["strict", "lenient"])
+    p.add_argument("--persona", action="store_true", help="show the shopper's persona")
+    p.add_argument("--output-path", default="results/benchmark", help="results folder")
+    p.add_argument("--log-samples", action="store_true", help="keep prompts in the sample log")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for CIs (0: none)")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path) -> dict[str, Any]:
+    """Run one agent through the shared harness and write its result folder."""
+    from agents.base import GenerationConfig
+    from agents.factory import make_agent
+    from agents.rollout import run_rollout
+    from shop_env.corpus import load_corpus
+
+    from .report import markdown_table, metrics_from_records, write_json_atomic, write_plots
+
+    name = spec["agent"]
+    folder = spec.get("folder") or (name if name != "prompted" else f"prompted-{Path(str(spec.get('model') or 'smollm2-135m')).name}")
+    out = out_root / folder
+    out.mkdir(parents=True, exist_ok=True)
+    corpus_options = {"config": args.opera_config} if args.opera_config else {}
+    corpus = load_corpus(args.data, split=args.split, **corpus_options)
+    generation = None
+    backend_options: dict[str, Any] = {}
+    if args.base_url:
+        backend_options["base_url"] = args.base_url
+    if name == "prompted":
+        generation = GenerationConfig(temperature=args.temperature, top_p=args.top_p,
+                                      max_new_tokens=args.max_new_tokens, seed=args.seed)
+    train = load_corpus(args.data, split="train", **corpus_options) if name == "majority" else None
+    agent = make_agent(name, model=spec.get("model"), backend=args.backend, generation=generation, seed=args.seed,
+                       train_corpus=train, backend_options=backend_options)
+    budget = spec.get("token_budget", args.token_budget)
+    env_kwargs: dict[str, Any] = {
+        "corpus": corpus, "reward": args.reward, "history": args.history, "parse_mode": args.parse,
+        "persona": args.persona,
+    }
+    if budget is not None:
+        env_kwargs["token_budget"] = budget
+    backend = getattr(agent, "backend", None)
+    if backend is not None and hasattr(backend, "count_tokens"):
+        env_kwargs["token_counter"] = backend.count_tokens
+    limit = spec.get("limit", args.limit)
+    started = time.time()
+    result = run_rollout(agent, env_kwargs, limit=limit, batch_size=args.batch_size,
+                         sample_log=out / "samples.jsonl", log_prompts=args.log_samples,
+                         progress=not args.no_progress)
+    metrics = metrics_from_records(result.records, n_bootstrap=args.bootstrap, seed=args.seed)
+    metrics["throughput"] = {
+        "new_steps": result.new_steps,
+        "steps_per_s": result.steps_per_s,
+        "completion_tokens_per_s": result.tokens_per_s,
+        "resumed_sessions": result.resumed_sessions,
+    }
+    env_desc = result.env_info
+    payload = {
+        "agent": name,
+        "model": spec.get("model") if name == "prompted" else None,
+        "backend": args.backend if name == "prompted" else None,
+        "metrics": metrics,
+        "data": {**corpus.describe(), "sessions_run": len({r["session_id"] for r in result.records}),
+                 "limit": limit},
+        "generated_data": corpus.generated,
+        "config": {
+            "reward": env_desc["reward"],
+            "context": env_desc["context"],
+            "system_prompt_sha": env_desc["system_prompt_sha"],
+            "generation": None if generation is None else generation.__dict__,
+            "parse": args.parse,
+            "seed": args.seed,
+            "batch_size": args.batch_size,
+        },
+        "config_hash": config_hash({k: env_desc[k] for k in ("reward", "context", "system_prompt_sha")},
+                                   None if generation is None else generation.__dict__),
+        "versions": _versions(),
+        "machine": {"platform": platform.platform(), "processor": platform.machine(),
+                    "cpus": __import__("os").cpu_count()},
+        "wall_s": time.time() - started,
+    }
+    write_json_atomic(out / "results.json", payload)
+    (out / "results.md.tmp").write_text(markdown_table({folder: payload}), encoding="utf-8")
+    (out / "results.md.tmp").replace(out / "results.md")
+    write_plots(metrics, out, folder)
+    return payload
+
+
+def print_table(results: dict[str, dict[str, Any]], header: str) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .report import format_rate
+
+    table = Table(title=header, show_lines=False)
+    for col in ("agent", "exact", "type acc", "type F1", "exact click", "exact type", "exact term",
+                "parse fail", "reward", "sessions", "steps/s"):
+        table.add_column(col, justify="right" if col != "agent" else "left")
+    for agent, res in results.items():
+        m = res["metrics"]
+        ci = m.get("ci", {})
+        per = m["per_type"]
+        table.add_row(agent, format_rate(m["exact_match"], ci.get("exact_match")),
+                      format_rate(m["type_accuracy"], ci.get("type_accuracy")),
+                      format_rate(m["type_macro_f1"], ci.get("type_macro_f1")),
+                      *(format_rate(per[t]["exact_match"]) for t in ("click", "type_and_submit", "terminate")),
+                      format_rate(m["parse_failure_rate"]), f"{m['reward_mean']:.1f}",
+                      str(res["data"]["sessions_run"]), f"{m['throughput']['steps_per_s']:.1f}")
+    console = Console(width=160)
+    console.print(table)
+    return ""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from agents.factory import AGENT_NAMES
+
+    if args.agent:
+        unknown = [a for a in args.agent if a not in AGENT_NAMES]
+        if unknown:
+            print(f"error: unknown agent {unknown[0]!r}; known agents: {', '.join(AGENT_NAMES)}", file=sys.stderr)
+            return 2
+        suite = [{"agent": a, "model": args.model} for a in args.agent]
+        what = "custom run"
+    else:
+        suite = [dict(s) for s in DEFAULT_SUITE]
+        if args.model:
+            suite[-1]["model"] = args.model
+        if args.limit is not None:
+            for s in suite:
+                s["limit"] = args.limit
+        what = ("default suite: baselines on the whole split, the default CPU model zero-shot on the first "
+                f"{suite[-1]['limit']} sessions with a {suite[-1]['token_budget']}-token budget; "
+                "this is a smoke benchmark, not the full evaluation")
+    try:
+        from shop_env.corpus import load_corpus
+
+        corpus = load_corpus(args.data, split=args.split,
+                             **({"config": args.opera_config} if args.opera_config else {}))
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        print(f"error: cannot load data {args.data!r} split {args.split!r}: {exc}", file=sys.stderr)
+        return 2
+    label = "GENERATED demo corpus (not real shoppers)" if corpus.generated else "data"
+    print(f"[benchmarks.run] {what}")
+    print(f"[benchmarks.run] {label}: {args.data} split={args.split} ({len(corpus)} sessions); "
+          f"reward={args.reward}; history={args.history}; parse={args.parse}; output={args.output_path}")
+    out_root = Path(args.output_path)
+    results: dict[str, dict[str, Any]] = {}
+    for spec in suite:
+        try:
+            res = run_agent(spec, args, out_root)
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"error: agent {spec['agent']!r}: {exc}", file=sys.stderr)
+            return 2
+        folder = out_root / (spec.get("folder") or "")
+        results[res["agent"] if res["agent"] != "prompted" else f"prompted:{Path(str(res['model'])).name}"] = res
+    from .report import markdown_table
+
+    print_table(results, f"shop-r1-gym benchmark: {args.data} / {args.split}"
+                + (" (GENERATED demo data)" if corpus.generated else ""))
+    summary = markdown_table(results)
+    (out_root / "summary.md.tmp").write_text(summary, encoding="utf-8")
+    (out_root / "summary.md.tmp").replace(out_root / "summary.md")
+    print(f"[benchmarks.run] wrote {out_root}/<agent>/results.json and {out_root}/summary.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,336 @@
+"""The shared reward call shape, the score record, and the plug-in registry.
+
+Every reward, built-in or a user's, is called as
+``reward(response, gold, *, step=None, tokens=None)`` and returns a :class:`RewardBreakdown`.
+Rewards are found by name (:func:`get_reward`): the built-in presets, anything registered
+with :func:`register_reward`, and third-party shapers advertised through the
+``shop_r1.rewards`` entry-point group.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from shop_env.types import Action, Step
+
+from .parsing import ParsedResponse
+from .tokens import TokenInfo
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "FunctionReward",
+    "Reward",
+    "RewardBreakdown",
+    "WeightedSum",
+    "as_breakdown",
+    "available_rewards",
+    "get_reward",
+    "register_reward",
+    "validate_gold",
+    "weighted_sum",
+]
+
+#: Entry-point group that third-party packages use to ship reward shapers.
+ENTRY_POINT_GROUP = "shop_r1.rewards"
+
+
+@dataclass(frozen=True)
+class RewardBreakdown:
+    """One scored response: the total and the named parts it is the sum of.
+
+    Attributes:
+        total: the reward (sum of ``components``).
+        components: named contributions, for example ``format``, ``type``, ``attribute``,
+            ``value`` and, only when token information was given, ``rationale``.
+        parse_error: why the response did not parse, if it did not.
+        parsed: the parsed response, when the reward parsed one.
+    """
+
+    total: float
+    components: dict[str, float] = field(default_factory=dict)
+    parse_error: str | None = None
+    parsed: ParsedResponse | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (the parsed action as its dict) for logs and results files."""
+        parsed = None
+        if self.parsed is not None:
+            parsed = {
+                "ok": self.parsed.ok,
+                "rationale": self.parsed.rationale,
+                "action": None if self.parsed.action is None else self.parsed.action.to_dict(),
+                "error": self.parsed.error,
+            }
+        return {
+            "total": self.total,
+            "components": dict(self.components),
+            "parse_error": self.parse_error,
+            "parsed": parsed,
+        }
+
+
+@runtime_checkable
+class Reward(Protocol):
+    """What every reward is: a callable with the shared call shape.
+
+    Built-in rewards also have ``name``, ``config()``, ``max_total(gold)``, ``min_total()``,
+    ``parse_mode`` and ``component_names`` (the components always present, rationale aside).
+    """
+
+    def __call__(
+        self, response: str, gold: Action, *, step: Step | None = None, tokens: TokenInfo | None = None
+    ) -> RewardBreakdown: ...
+
+
+def validate_gold(gold: Any) -> Action:
+    """Check that ``gold`` is a usable ground-truth action; raise a clear error if not.
+
+    A gold click needs a non-empty ``name``, a gold ``type_and_submit`` a non-empty ``name``
+    and ``text``: without them the hierarchical reward cannot rank the true answer first.
+    """
+    if not isinstance(gold, Action):
+        raise TypeError(f"gold must be an Action, got {type(gold).__name__}")
+    if gold.type in ("click", "type_and_submit") and not (gold.name and gold.name.strip()):
+        raise ValueError(f"gold {gold.type} action needs a non-empty 'name', got {gold.name!r}")
+    if gold.type == "type_and_submit" and not (gold.text and gold.text.strip()):
+        raise ValueError(f"gold type_and_submit action needs a non-empty 'text', got {gold.text!r}")
+    return gold
+
+
+def as_breakdown(result: Any, *, source: str = "reward") -> RewardBreakdown:
+    """Accept what a user's shaper returns: a :class:`RewardBreakdown` or a plain number."""
+    if isinstance(result, RewardBreakdown):
+        return result
+    if isinstance(result, (int, float)) and not isinstance(result, bool):
+        value = float(result)
+        return RewardBreakdown(total=value, components={"total": value})
+    raise TypeError(f"{source} must return a RewardBreakdown or a number, got {type(result).__name__}")
+
+
+class FunctionReward:
+    """Wraps a user's shaper function so it behaves like a built-in reward.
+
+    Keyword ``settings`` (from :func:`get_reward` overrides) are passed to the function on
+    every call; a plain number it returns becomes a one-component breakdown.
+    """
+
+    parse_mode = "strict"
+
+    def __init__(self, func: Callable[..., Any], name: str | None = None, **settings: Any) -> None:
+        self.func = func
+        self.name = name or getattr(func, "__name__", type(func).__name__)
+        self.settings = dict(settings)
+        self.component_names: tuple[str, ...] = tuple(getattr(func, "component_names", ("total",)))
+
+    def __call__(
+        self, response: str, gold: Action, *, step: Step | None = None, tokens: TokenInfo | None = None
+    ) -> RewardBreakdown:
+        result = self.func(response, gold, step=step, tokens=tokens, **self.settings)
+        return as_breakdown(result, source=f"reward {self.name!r}")
+
+    def config(self) -> dict[str, Any]:
+        module = getattr(self.func, "__module__", "?")
+        qualname = getattr(self.func, "__qualname__", self.name)
+        return {"name": self.name, "function": f"{module}:{qualname}", "settings": dict(self.settings)}
+
+    def max_total(self, gold: Action) -> float:
+        bound = getattr(self.func, "max_total", None)
+        if bound is None:
+            raise TypeError(f"reward {self.name!r} does not declare max_total")
+        return float(bound(gold) if callable(bound) else bound)
+
+    def min_total(self) -> float:
+        bound = getattr(self.func, "min_total", None)
+        if bound is None:
+            raise TypeError(f"reward {self.name!r} does not declare min_total")
+        return float(bound() if callable(bound) else bound)
+
+    def __repr__(self) -> str:
+        return f"FunctionReward({self.name!r}, settings={self.settings!r})"
+
+
+class WeightedSum:
+    """A weighted sum of rewards: ``total = sum(weight_i * reward_i.total)``.
+
+    Components are kept per part as ``"<part name>.<component>"`` (already weighted), so
+    the sum of components still equals the total. The first part's parse result is kept.
+    """
+
+    def __init__(self, parts: Sequence[tuple[Reward, float]], name: str | None = None) -> None:
+        if not parts:
+            raise ValueError("weighted_sum needs at least one reward")
+        resolved = []
+        names = set()
+        for reward, weight in parts:
+            reward = get_reward(reward)
+            weight = float(weight)
+            if not math.isfinite(weight):
+                raise ValueError(f"weight of reward {getattr(reward, 'name', reward)!r} must be finite")
+            label = str(getattr(reward, "name", type(reward).__name__))
+            base, k = label, 2
+            while label in names:
+                label, k = f"{base}_{k}", k + 1
+            names.add(label)
+            resolved.append((label, reward, weight))
+        self.parts = resolved
+        self.name = name or "+".join(f"{w:g}*{label}" for label, _, w in resolved)
+        first = resolved[0][1]
+        self.parse_mode = getattr(first, "parse_mode", "strict")
+        self.component_names = tuple(
+            f"{label}.{c}" for label, reward, _ in resolved for c in getattr(reward, "component_names", ("total",))
+        )
+
+    def __call__(
+        self, response: str, gold: Action, *, step: Step | None = None, tokens: TokenInfo | None = None
+    ) -> RewardBreakdown:
+        total = 0.0
+        components: dict[str, float] = {}
+        parse_error: str | None = None
+        parsed: ParsedResponse | None = None
+        for i, (label, reward, weight) in enumerate(self.parts):
+            result = as_breakdown(reward(response, gold, step=step, tokens=tokens), source=f"reward {label!r}")
+            total += weight * result.total
+            for key, value in result.components.items():
+                components[f"{label}.{key}"] = weight * value
+            if i == 0:
+                parse_error, parsed = result.parse_error, result.parsed
+        return RewardBreakdown(total=total, components=components, parse_error=parse_error, parsed=parsed)
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "parts": [
+                {"weight": w, "reward": reward.config() if hasattr(reward, "config") else repr(reward)}
+                for _, reward, w in self.parts
+            ],
+        }
+
+    def max_total(self, gold: Action) -> float:
+        return sum(w * (r.max_total(gold) if w >= 0 else r.min_total()) for _, r, w in self.parts)
+
+    def min_total(self) -> float:
+        """Lower bound over every gold action: uses each part's ``min_total`` (and, for a
+        negative weight, requires the part's ``max_total`` to be gold-independent)."""
+        total = 0.0
+        for label, reward, w in self.parts:
+            if w >= 0:
+                total += w * reward.min_total()
+            else:
+                bound = getattr(reward, "max_total_any", None)
+                if bound is None:
+                    raise TypeError(f"min_total of a negatively weighted part {label!r} needs max_total_any()")
+                total += w * bound()
+        return total
+
+    def __repr__(self) -> str:
+        return f"WeightedSum({self.name!r})"
+
+
+def weighted_sum(parts: Mapping[Any, float] | Sequence[tuple[Any, float]], name: str | None = None) -> WeightedSum:
+    """Combine rewards (names or objects) with weights: ``weighted_sum({"shop_r1": 1, my_shaper: 0.1})``."""
+    items = list(parts.items()) if isinstance(parts, Mapping) else list(parts)
+    return WeightedSum(items, name=name)
+
+
+# --------------------------------------------------------------------------- registry
+
+_REGISTRY: dict[str, Any] = {}
+_BUILTINS_LOADED = False
+
+
+def register_reward(name: str) -> Callable[[Any], Any]:
+    """Decorator that makes a reward class or shaper function available by name.
+
+    A class is instantiated by :func:`get_reward` with the overrides as keyword
+    arguments; a function is wrapped in :class:`FunctionReward` with the overrides passed
+    to it on every call. The decorated object is returned unchanged.
+
+    Args:
+        name: the name to look it up by; re-registering a name replaces the old entry.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError("reward name must be a non-empty string")
+
+    def decorator(obj: Any) -> Any:
+        if not callable(obj):
+            raise TypeError(f"register_reward({name!r}) needs a class or a function, got {type(obj).__name__}")
+        _REGISTRY[name] = obj
+        return obj
+
+    return decorator
+
+
+def _load_builtins() -> None:
+    global _BUILTINS_LOADED
+    if not _BUILTINS_LOADED:
+        _BUILTINS_LOADED = True
+        from . import presets  # noqa: F401 - registers the presets on import
+
+
+def _entry_points() -> dict[str, Any]:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def available_rewards() -> list[str]:
+    """Names :func:`get_reward` accepts: built-ins, registered shapers and entry points."""
+    _load_builtins()
+    return sorted(set(_REGISTRY) | set(_entry_points()))
+
+
+def get_reward(name: str | Reward, **overrides: Any) -> Reward:
+    """Resolve a reward by name, or pass a reward object through.
+
+    Args:
+        name: a registered name (``"shop_r1"``, ``"binary"``, ``"no_dars"``, ...), an
+            entry-point name from the ``shop_r1.rewards`` group, or an object that is
+            already a reward (returned as is, or wrapped if it is a plain function).
+        **overrides: settings to change, for example ``dars_factor=100`` or
+            ``parse_mode="lenient"``.
+
+    Returns:
+        A reward with the shared call shape.
+
+    Raises:
+        KeyError: unknown name (the message lists the known ones).
+        TypeError: an override the reward does not have.
+    """
+    if not isinstance(name, str):
+        if overrides:
+            raise TypeError("overrides can only be given with a reward name, not a reward object")
+        if inspect.isclass(name):
+            return name()
+        if isinstance(name, (FunctionReward, WeightedSum)) or hasattr(name, "config"):
+            return name
+        if inspect.isfunction(name) or inspect.ismethod(name):
+            return FunctionReward(name)
+        if callable(name):
+            return name
+        raise TypeError(f"a reward must be a name or a callable, got {type(name).__name__}")
+    _load_builtins()
+    target = _REGISTRY.get(name)
+    if target is None:
+        entry = _entry_points().get(name)
+        if entry is None:
+            raise KeyError(f"unknown reward {name!r}; available: {', '.join(available_rewards())}")
+        try:
+            target = entry.load()
+        except Exception as exc:
+            raise ImportError(f"reward {name!r} (entry point {entry.value!r}) failed to load: {exc}") from exc
+        if not callable(target):
+            raise TypeError(f"entry point {name!r} ({entry.value!r}) is not a class or function")
+        _REGISTRY[name] = target
+    factory = getattr(target, "_reward_factory", None)
+    if factory is not None:
+        return factory(**overrides)
+    if inspect.isclass(target):
+        try:
+            return target(**overrides)
+        except TypeError as exc:
+            raise TypeError(f"reward {name!r}: {exc}") from exc
+    return FunctionReward(target, name=name, **overrides)

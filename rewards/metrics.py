@@ -1,0 +1,183 @@
+"""Evaluation metrics as pure functions: exact match, type accuracy, macro-F1, bootstrap CIs.
+
+The benchmarks and the trainers' evaluations call these, so there is one definition of
+"correct" in the project (SPEC section 4), sharing the similarity rule with the reward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from shop_env.types import ACTION_TYPES, Action
+
+from .similarity import rouge_l_f1
+
+__all__ = ["CI_METRICS", "compute_metrics", "exact_match", "macro_f1_from_confusion", "type_match"]
+
+#: Metrics that get a bootstrap confidence interval.
+CI_METRICS: tuple[str, ...] = ("exact_match", "type_accuracy", "type_macro_f1")
+_LABEL_INDEX = {t: i for i, t in enumerate(ACTION_TYPES)}
+_INVALID = len(ACTION_TYPES)  # column for unparsed predictions (None)
+
+
+def exact_match(pred: Action | None, gold: Action, *, text_threshold: float = 0.75) -> bool:
+    """SPEC section 4's exact action match.
+
+    The type matches; for ``click`` the ``name`` is identical; for ``type_and_submit`` the
+    ``name`` is identical and the ``text`` has ROUGE-L F1 >= ``text_threshold`` to the gold
+    text [choice]; ``terminate`` needs nothing more. ``None`` (unparsed) never matches.
+    """
+    if pred is None or pred.type != gold.type:
+        return False
+    if gold.type == "click":
+        return pred.name == gold.name
+    if gold.type == "type_and_submit":
+        return pred.name == gold.name and rouge_l_f1(pred.text, gold.text, kind="text") >= text_threshold
+    return True
+
+
+def type_match(pred: Action | None, gold: Action) -> bool:
+    """True when a prediction exists and has the gold action's type."""
+    return pred is not None and pred.type == gold.type
+
+
+def macro_f1_from_confusion(confusion: Sequence[Sequence[float]]) -> float:
+    """Macro-F1 over action types from a confusion matrix (rows gold, columns predicted).
+
+    The matrix may carry one extra last column of unparsed predictions, which count as
+    misses for the gold class. A class absent from both the golds and the parsed
+    predictions is left out of the average (as scikit-learn does with ``labels=None``); a
+    class predicted but never gold, or gold but never predicted, scores F1 = 0.
+
+    Returns:
+        The macro-F1 in [0, 1]; 0.0 when no class is present at all.
+    """
+    k = len(ACTION_TYPES)
+    scores = []
+    for c in range(k):
+        tp = confusion[c][c]
+        gold_count = sum(confusion[c])
+        pred_count = sum(confusion[r][c] for r in range(k))
+        if gold_count == 0 and pred_count == 0:
+            continue
+        denom = gold_count + pred_count
+        scores.append(2.0 * tp / denom if denom else 0.0)
+    return float(sum(scores) / len(scores)) if scores else 0.0
+
+
+def compute_metrics(
+    preds: Sequence[Action | None],
+    golds: Sequence[Action],
+    session_ids: Sequence[str] | None = None,
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    ci_level: float = 0.95,
+    text_threshold: float = 0.75,
+) -> dict[str, Any]:
+    """Every evaluation metric of SPEC section 4, with bootstrap confidence intervals.
+
+    Args:
+        preds: predicted actions, ``None`` where the response did not parse.
+        golds: ground-truth actions, same length.
+        session_ids: the session of each step; when given, the bootstrap resamples whole
+            sessions (steps of one session are not independent), else single steps.
+        n_bootstrap: bootstrap resamples (0 disables the intervals).
+        seed: seed of the bootstrap's random generator.
+        ci_level: coverage of the percentile intervals.
+        text_threshold: ROUGE-L threshold of the type_and_submit text rule.
+
+    Returns:
+        ``n``, ``exact_match``, ``type_accuracy``, ``type_macro_f1``, ``invalid`` (share
+        of unparsed predictions), ``per_type`` (``{type: {exact_match, type_accuracy,
+        support}}``, rates ``None`` where support is 0), ``confusion`` (``{"labels",
+        "matrix"}`` 3x3, rows gold, columns predicted, unparsed left out) with
+        ``unparsed_by_gold``, and ``ci`` (``{metric: [lo, hi]}``) with ``ci_level``,
+        ``ci_unit`` (``"session"`` or ``"step"``) and ``n_bootstrap``.
+    """
+    n = len(golds)
+    if len(preds) != n:
+        raise ValueError(f"preds and golds differ in length: {len(preds)} != {n}")
+    if n == 0:
+        raise ValueError("compute_metrics needs at least one prediction")
+    if session_ids is not None and len(session_ids) != n:
+        raise ValueError(f"session_ids and golds differ in length: {len(session_ids)} != {n}")
+    if not 0.0 < ci_level < 1.0:
+        raise ValueError(f"ci_level must be in (0, 1), got {ci_level}")
+
+    # One row of counts per step: [exact, type_ok, confusion cells (3 x 4)].
+    k = len(ACTION_TYPES)
+    width = 2 + k * (k + 1)
+    rows = np.zeros((n, width), dtype=np.int64)
+    for i, (pred, gold) in enumerate(zip(preds, golds)):
+        if not isinstance(gold, Action):
+            raise TypeError(f"golds[{i}] must be an Action, got {type(gold).__name__}")
+        if pred is not None and not isinstance(pred, Action):
+            raise TypeError(f"preds[{i}] must be an Action or None, got {type(pred).__name__}")
+        rows[i, 0] = exact_match(pred, gold, text_threshold=text_threshold)
+        rows[i, 1] = type_match(pred, gold)
+        col = _INVALID if pred is None else _LABEL_INDEX[pred.type]
+        rows[i, 2 + _LABEL_INDEX[gold.type] * (k + 1) + col] = 1
+
+    totals = rows.sum(axis=0)
+    confusion_full = totals[2:].reshape(k, k + 1)
+    result: dict[str, Any] = _summary(totals, n)
+    per_type: dict[str, dict[str, Any]] = {}
+    for t in ACTION_TYPES:
+        mask = np.fromiter((g.type == t for g in golds), dtype=bool, count=n)
+        support = int(mask.sum())
+        per_type[t] = {
+            "support": support,
+            "exact_match": float(rows[mask, 0].mean()) if support else None,
+            "type_accuracy": float(rows[mask, 1].mean()) if support else None,
+        }
+    result["per_type"] = per_type
+    result["confusion"] = {
+        "labels": list(ACTION_TYPES),
+        "matrix": confusion_full[:, :k].tolist(),
+        "unparsed_by_gold": confusion_full[:, k].tolist(),
+    }
+
+    ci: dict[str, list[float]] = {}
+    if n_bootstrap > 0:
+        if session_ids is not None:
+            groups: dict[str, int] = {}
+            index = np.fromiter((groups.setdefault(s, len(groups)) for s in session_ids), dtype=np.int64, count=n)
+            units = np.zeros((len(groups), width), dtype=np.int64)
+            np.add.at(units, index, rows)
+            unit_n = np.bincount(index, minlength=len(groups))
+        else:
+            units, unit_n = rows, np.ones(n, dtype=np.int64)
+        rng = np.random.default_rng(seed)
+        m = units.shape[0]
+        weights = rng.multinomial(m, np.full(m, 1.0 / m), size=n_bootstrap)
+        sums = weights @ units
+        counts = weights @ unit_n
+        samples = {name: np.empty(n_bootstrap) for name in CI_METRICS}
+        for b in range(n_bootstrap):
+            summary = _summary(sums[b], int(counts[b]))
+            for name in CI_METRICS:
+                samples[name][b] = summary[name]
+        lo_q, hi_q = (1.0 - ci_level) / 2.0, 1.0 - (1.0 - ci_level) / 2.0
+        for name in CI_METRICS:
+            ci[name] = [float(np.quantile(samples[name], lo_q)), float(np.quantile(samples[name], hi_q))]
+    result["ci"] = ci
+    result["ci_level"] = ci_level
+    result["ci_unit"] = "session" if session_ids is not None else "step"
+    result["n_bootstrap"] = int(n_bootstrap)
+    return result
+
+
+def _summary(totals: np.ndarray, n: int) -> dict[str, Any]:
+    k = len(ACTION_TYPES)
+    confusion = totals[2:].reshape(k, k + 1).tolist()
+    return {
+        "n": int(n),
+        "exact_match": float(totals[0]) / n if n else 0.0,
+        "type_accuracy": float(totals[1]) / n if n else 0.0,
+        "type_macro_f1": macro_f1_from_confusion(confusion),
+        "invalid": float(sum(row[k] for row in confusion)) / n if n else 0.0,
+    }

@@ -1,0 +1,357 @@
+"""The built-in rewards: Shop-R1's hierarchical reward with DARS, binary, Customer-R1, normalized.
+
+Every constant of the paper's Table 1 is a field, so ablations and sweeps are overrides,
+not new code. Rewards are frozen dataclasses: their ``config()`` is what results files hash.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+from shop_env.types import Action, Step
+
+from .base import RewardBreakdown, validate_gold
+from .metrics import exact_match
+from .parsing import PARSE_MODES, parse_response
+from .self_certainty import DEFAULT_ALPHA, locate_rationale_span, self_certainty_from_stats
+from .similarity import rouge_l_f1, thresholded
+from .tokens import TokenInfo
+
+__all__ = ["BinaryReward", "CustomerR1Reward", "NormalizedReward", "ShopR1Reward", "rationale_self_certainty"]
+
+THRESHOLD_SCOPES: tuple[str, ...] = ("all", "dars")
+
+
+def _nonempty(value: str | None) -> bool:
+    return value is not None and bool(value.strip())
+
+
+def _check_settings(obj: Any, non_negative: tuple[str, ...] = (), finite: tuple[str, ...] = ()) -> None:
+    for name in non_negative + finite:
+        value = getattr(obj, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{type(obj).__name__}.{name} must be a finite number, got {value!r}")
+    for name in non_negative:
+        if getattr(obj, name) < 0:
+            raise ValueError(
+                f"{type(obj).__name__}.{name} must be >= 0, got {getattr(obj, name)!r} "
+                "(combine rewards with weighted_sum for penalties)"
+            )
+    parse_mode = getattr(obj, "parse_mode", "strict")
+    if parse_mode not in PARSE_MODES:
+        raise ValueError(f"{type(obj).__name__}.parse_mode must be one of {list(PARSE_MODES)}, got {parse_mode!r}")
+
+
+def rationale_self_certainty(response: str, tokens: TokenInfo) -> float | None:
+    """Self-certainty of the response's rationale tokens, or ``None`` when there are no tokens.
+
+    The span is ``tokens.rationale_span`` if set, else located from ``tokens.offsets``, else
+    every response token [choice, SPEC section 2 item 3].
+    """
+    if len(tokens.logsumexp) == 0:
+        return None
+    span = tokens.rationale_span
+    if span is None and tokens.offsets is not None and isinstance(response, str):
+        span = locate_rationale_span(response, tokens.offsets)
+    return self_certainty_from_stats(tokens.logsumexp, tokens.mean_logit, tokens.vocab_size, span)
+
+
+@dataclass(frozen=True)
+class ShopR1Reward:
+    """Shop-R1's reward: format + hierarchical action reward with DARS (+ rationale term).
+
+    Defaults are the paper's (SPEC section 2, Table 1). A correct click scores 1001.0, a
+    click of the right type with a wrong name 1.0, a wrong type 0.5, a correct terminate
+    0.8, an unparseable response 0. With :class:`TokenInfo`, ``alpha * self_certainty``
+    is added as the ``rationale`` component; without it that component is absent.
+
+    Attributes:
+        name: preset name (for logs).
+        format_reward: paid when the response parses (SPEC section 2 item 1).
+        type_reward: paid when the predicted type equals the gold type.
+        click_name_attribute: gold click: paid when the predicted ``name`` is non-empty.
+        input_name_attribute: gold type_and_submit: paid when ``name`` is non-empty.
+        input_text_attribute: gold type_and_submit: paid when ``text`` is non-empty.
+        input_name_value: gold type_and_submit: weight of sim(``name``).
+        dars_factor: DARS weight of sim(``name``) for clicks and sim(``text``) for inputs.
+        sim_threshold: a similarity counts only from this value up (ROUGE-L F1).
+        threshold_scope: ``"all"`` applies the threshold to every sim term [choice];
+            ``"dars"`` only to the DARS-weighted ones.
+        gate_on_type: sub-rewards are paid only when the type is right [choice]; when
+            False they are computed from the predicted fields whatever the type.
+        rationale_alpha: weight of the self-certainty term (0 turns it off).
+        parse_mode: ``"strict"`` (paper) or ``"lenient"``.
+    """
+
+    name: str = "shop_r1"
+    format_reward: float = 0.5
+    type_reward: float = 0.3
+    click_name_attribute: float = 0.2
+    input_name_attribute: float = 0.1
+    input_text_attribute: float = 0.1
+    input_name_value: float = 0.1
+    dars_factor: float = 1000.0
+    sim_threshold: float = 0.75
+    threshold_scope: str = "all"
+    gate_on_type: bool = True
+    rationale_alpha: float = DEFAULT_ALPHA
+    parse_mode: str = "strict"
+
+    component_names: ClassVar[tuple[str, ...]] = ("format", "type", "attribute", "value")
+
+    def __post_init__(self) -> None:
+        _check_settings(
+            self,
+            non_negative=(
+                "format_reward", "type_reward", "click_name_attribute", "input_name_attribute",
+                "input_text_attribute", "input_name_value", "dars_factor",
+            ),
+            finite=("rationale_alpha",),
+        )
+        if not 0.0 <= self.sim_threshold <= 1.0:
+            raise ValueError(f"ShopR1Reward.sim_threshold must be in [0, 1], got {self.sim_threshold!r}")
+        if self.threshold_scope not in THRESHOLD_SCOPES:
+            raise ValueError(
+                f"ShopR1Reward.threshold_scope must be one of {list(THRESHOLD_SCOPES)}, got {self.threshold_scope!r}"
+            )
+
+    def __call__(
+        self, response: str, gold: Action, *, step: Step | None = None, tokens: TokenInfo | None = None
+    ) -> RewardBreakdown:
+        gold = validate_gold(gold)
+        parsed = parse_response(response, self.parse_mode)
+        with_rationale = tokens is not None and self.rationale_alpha != 0.0
+        if not parsed.ok:
+            components = {"format": 0.0, "type": 0.0, "attribute": 0.0, "value": 0.0}
+            if with_rationale:
+                components["rationale"] = 0.0  # format failure zeroes every term (SPEC 2.1)
+            return RewardBreakdown(0.0, components, parse_error=parsed.error, parsed=parsed)
+        pred = parsed.action
+        assert pred is not None
+        type_ok = pred.type == gold.type
+        attribute = value = 0.0
+        if type_ok or not self.gate_on_type:
+            if gold.type == "click":
+                if _nonempty(pred.name):
+                    attribute += self.click_name_attribute
+                value += self.dars_factor * self._sim(pred.name, gold.name, "name", dars=True)
+            elif gold.type == "type_and_submit":
+                if _nonempty(pred.name):
+                    attribute += self.input_name_attribute
+                if _nonempty(pred.text):
+                    attribute += self.input_text_attribute
+                value += self.input_name_value * self._sim(pred.name, gold.name, "name", dars=False)
+                value += self.dars_factor * self._sim(pred.text, gold.text, "text", dars=True)
+        components = {
+            "format": self.format_reward,
+            "type": self.type_reward if type_ok else 0.0,
+            "attribute": attribute,
+            "value": value,
+        }
+        if with_rationale:
+            assert tokens is not None
+            certainty = rationale_self_certainty(response, tokens)
+            if certainty is not None:
+                components["rationale"] = self.rationale_alpha * certainty
+        return RewardBreakdown(sum(components.values()), components, parsed=parsed)
+
+    def _sim(self, pred: str | None, gold: str | None, kind: str, *, dars: bool) -> float:
+        sim = rouge_l_f1(pred, gold, kind=kind)  # type: ignore[arg-type]
+        if dars or self.threshold_scope == "all":
+            return thresholded(sim, self.sim_threshold)
+        return sim
+
+    def config(self) -> dict[str, Any]:
+        """Every setting, JSON-able (for results files and hashing)."""
+        return {"class": type(self).__name__, **asdict(self)}
+
+    def max_total(self, gold: Action, step: Step | None = None) -> float:
+        """Highest total attainable for ``gold`` (rationale excluded): the gold answer's score."""
+        gold = validate_gold(gold)
+        total = self.format_reward + self.type_reward
+        if gold.type == "click":
+            total += self.click_name_attribute + self.dars_factor
+        elif gold.type == "type_and_submit":
+            total += self.input_name_attribute + self.input_text_attribute + self.input_name_value + self.dars_factor
+        return total
+
+    def min_total(self) -> float:
+        """Lowest total (rationale excluded): 0, every weight being non-negative."""
+        return 0.0
+
+
+@dataclass(frozen=True)
+class BinaryReward:
+    """The paper's binary baseline: ``correct_reward`` for an exact match (SPEC section 4), else 0."""
+
+    name: str = "binary"
+    correct_reward: float = 1.0
+    text_threshold: float = 0.75
+    parse_mode: str = "strict"
+
+    component_names: ClassVar[tuple[str, ...]] = ("exact",)
+
+    def __post_init__(self) -> None:
+        _check_settings(self, non_negative=("correct_reward",))
+        if not 0.0 <= self.text_threshold <= 1.0:
+            raise ValueError(f"BinaryReward.text_threshold must be in [0, 1], got {self.text_threshold!r}")
+
+    def __call__(
+        self, response: str, gold: Action, *, step: Step | None = None, tokens: TokenInfo | None = None
+    ) -> RewardBreakdown:
+        gold = validate_gold(gold)
+        parsed = parse_response(response, self.parse_mode)
+        hit = parsed.ok and exact_match(parsed.action, gold, text_threshold=self.text_threshold)
+        score = self.correct_reward if hit else 0.0
+        return RewardBreakdown(score, {"exact": score}, parse_error=parsed.error, parsed=parsed)
+
+    def config(self) -> dict[str, Any]:
+        return {"class": type(self).__name__, **asdict(self)}
+
+    def max_total(self, gold: Action, step: Step | None = None) -> float:
+        validate_gold(gold)
+        return self.correct_reward
+
+    def min_total(self) -> float:
+        return 0.0
+
+
+def _default_click_type_weights() -> dict[str, float]:
+    return {"product_option": 10.0, "review": 1.0, "search": 1.0}
+
+
+@dataclass(frozen=True)
+class CustomerR1Reward:
+    """Customer-R1's reward: binary format + exact-match action reward weighted by difficulty.
+
+    SPEC section 2: text input 2000, most clicks 1000, product-option clicks 10, review or
+    search clicks 1, terminate 1, wrong click -1. The click weight is chosen by the gold
+    step's ``click_type`` (``step.click_type``; a missing one counts as "most clicks").
+    [choice] "wrong click" means the prediction is a click that is not an exact match (it
+    pays ``wrong_click_reward``); other wrong answers earn 0 action reward. An unparseable
+    response scores 0 in every component.
+
+    Attributes:
+        name: preset name.
+        format_reward: paid when the response parses.
+        input_weight: exact type_and_submit.
+        click_weight: exact click whose click type is not in ``click_type_weights``.
+        terminate_weight: exact terminate.
+        click_type_weights: exact click, by the gold step's click type.
+        wrong_click_reward: a predicted click that is wrong.
+        text_threshold: ROUGE-L threshold of the exact-match text rule.
+        parse_mode: ``"strict"`` or ``"lenient"``.
+    """
+
+    name: str = "customer_r1"
+    format_reward: float = 1.0
+    input_weight: float = 2000.0
+    click_weight: float = 1000.0
+    terminate_weight: float = 1.0
+    click_type_weights: Mapping[str, float] = field(default_factory=_default_click_type_weights)
+    wrong_click_reward: float = -1.0
+    text_threshold: float = 0.75
+    parse_mode: str = "strict"
+
+    component_names: ClassVar[tuple[str, ...]] = ("format", "action")
+
+    def __post_init__(self) -> None:
+        _check_settings(
+            self,
+            non_negative=("format_reward", "input_weight", "click_weight", "terminate_weight"),
+            finite=("wrong_click_reward",),
+        )
+        for key, weight in self.click_type_weights.items():
+            if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not math.isfinite(weight) or weight < 0:
+                raise ValueError(f"CustomerR1Reward.click_type_weights[{key!r}] must be a finite number >= 0")
+        object.__setattr__(self, "click_type_weights", dict(self.click_type_weights))
+
+    def difficulty_weight(self, gold: Action, step: Step | None = None) -> float:
+        """The reward for answering ``gold`` exactly, given the gold step's click type."""
+        if gold.type == "type_and_submit":
+            return self.input_weight
+        if gold.type == "terminate":
+            return self.terminate_weight
+        click_type = step.click_type if step is not None else None
+        if click_type is not None and click_type in self.click_type_weights:
+            return float(self.click_type_weights[click_type])
+        return self.click_weight
+
+    def __call__(
+        self, response: str, gold: Action, *, step: Step | None = None, tokens: TokenInfo | None = None
+    ) -> RewardBreakdown:
+        gold = validate_gold(gold)
+        parsed = parse_response(response, self.parse_mode)
+        if not parsed.ok:
+            return RewardBreakdown(0.0, {"format": 0.0, "action": 0.0}, parse_error=parsed.error, parsed=parsed)
+        pred = parsed.action
+        assert pred is not None
+        if exact_match(pred, gold, text_threshold=self.text_threshold):
+            action = self.difficulty_weight(gold, step)
+        elif pred.type == "click":
+            action = self.wrong_click_reward
+        else:
+            action = 0.0
+        components = {"format": self.format_reward, "action": action}
+        return RewardBreakdown(self.format_reward + action, components, parsed=parsed)
+
+    def config(self) -> dict[str, Any]:
+        return {"class": type(self).__name__, **asdict(self)}
+
+    def max_total(self, gold: Action, step: Step | None = None) -> float:
+        gold = validate_gold(gold)
+        return self.format_reward + self.difficulty_weight(gold, step)
+
+    def min_total(self) -> float:
+        return min(0.0, self.format_reward + min(0.0, self.wrong_click_reward))
+
+
+class NormalizedReward:
+    """The ``shop_r1`` total divided by the maximum attainable for the gold action's type.
+
+    So every score lies in [0, 1] (rationale term aside, which is scaled the same way),
+    whatever the gold type: a correct terminate and a correct click both score 1.
+
+    Args:
+        base: the reward to normalise (defaults to :class:`ShopR1Reward` built from
+            ``settings``).
+        name: preset name.
+        **settings: :class:`ShopR1Reward` fields, when ``base`` is not given.
+    """
+
+    def __init__(self, base: ShopR1Reward | None = None, *, name: str = "normalized", **settings: Any) -> None:
+        if base is not None and settings:
+            raise TypeError("give either a base reward or ShopR1Reward settings, not both")
+        if base is None:
+            known = {f.name for f in fields(ShopR1Reward)}
+            unknown = sorted(set(settings) - known)
+            if unknown:
+                raise TypeError(f"NormalizedReward got unknown settings {unknown}; settings: {sorted(known)}")
+        self.base = base if base is not None else ShopR1Reward(**settings)
+        self.name = name
+        self.parse_mode = self.base.parse_mode
+        self.component_names = self.base.component_names
+
+    def __call__(
+        self, response: str, gold: Action, *, step: Step | None = None, tokens: TokenInfo | None = None
+    ) -> RewardBreakdown:
+        result = self.base(response, gold, step=step, tokens=tokens)
+        top = self.base.max_total(gold)
+        scale = 1.0 / top if top > 0 else 0.0
+        components = {k: v * scale for k, v in result.components.items()}
+        return RewardBreakdown(result.total * scale, components, result.parse_error, result.parsed)
+
+    def config(self) -> dict[str, Any]:
+        return {"class": type(self).__name__, "name": self.name, "base": self.base.config()}
+
+    def max_total(self, gold: Action, step: Step | None = None) -> float:
+        return 1.0 if self.base.max_total(gold) > 0 else 0.0
+
+    def min_total(self) -> float:
+        return 0.0
+
+    def __repr__(self) -> str:
+        return f"NormalizedReward(name={self.name!r}, base={self.base!r})"

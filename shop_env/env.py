@@ -1,0 +1,324 @@
+"""``ShopSessionEnv``: replay shopping sessions step by step and score the agent's answers.
+
+An episode replays one session (or one step of it, ``episode="step"``, the paper's RL
+setting). The observation is the user turn the model sees (history as configured, ending
+with the current page's simplified HTML); the action is the model's answer text (one JSON
+object with a rationale and an action). ``step`` parses and scores the answer against the
+human's action with a pluggable reward, then moves on to the human's next step: the human,
+not the agent, decides what comes next.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from .context import DEFAULT_TOKEN_BUDGET, ContextBuilder, ContextConfig, EpisodeContext, TokenCounter
+from .corpus import Corpus, load_corpus
+from .spaces import ResponseSpace, StringSpace
+from .types import Session, Step
+
+__all__ = ["ShopSessionEnv"]
+
+_EPISODE_MODES = ("session", "step")
+_ORDERS = ("shuffle", "sequential")
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_corpus(source: str, split: str, options: tuple[tuple[str, Any], ...]) -> Corpus:
+    return load_corpus(source, split=split, **dict(options))
+
+
+def _words(text: str, limit: int = 40) -> list[str]:
+    out = []
+    for w in text.split():
+        w = "".join(ch for ch in w.lower() if ch.isalnum())
+        if 2 < len(w) < 15 and w not in out:
+            out.append(w)
+        if len(out) >= limit:
+            break
+    return out
+
+
+class ShopSessionEnv(gym.Env[str, str]):
+    """Gymnasium env over a corpus of shopping sessions.
+
+    Args:
+        corpus: a source string for :func:`shop_env.load_corpus` (``"demo"``,
+            ``"opera:DIR"``, ``"jsonl:PATH"``) or a :class:`~shop_env.corpus.Corpus`.
+        split: ``"train"``, ``"valid"`` or ``"test"``.
+        reward: a registered reward name (``"shop_r1"``, ``"binary"``, ...) or a reward
+            object with the shared call shape.
+        history: ``"full"``, ``"latest"`` or an int k (see :class:`ContextConfig`).
+        include_rationales: show past rationales in the context.
+        persona: prepend the shopper's persona when the session has one.
+        token_budget: token cap of the observation (``None``: unlimited).
+        token_counter: ``str -> int`` token counter (a tokenizer's); default: fast estimate.
+        episode: ``"session"`` (an episode is a whole session) or ``"step"`` (one step).
+        order: ``"shuffle"`` (seeded order over the split) or ``"sequential"``.
+        shard: ``(rank, world_size)``: this env walks only every world_size-th episode,
+            so ``world_size`` envs together visit each exactly once per epoch.
+        parse_mode: ``"strict"`` or ``"lenient"`` answer parsing (default: the reward's).
+        with_candidates: put the page's element candidates in ``info["candidates"]``.
+        max_steps: truncate an episode after this many steps.
+        render_mode: ``None``, ``"ansi"`` (readable text) or ``"html"`` (the current page).
+        corpus_options: extra options for the corpus loader (e.g. ``{"config": "full"}``).
+    """
+
+    metadata = {"render_modes": ["ansi", "html"], "render_fps": 1}
+
+    def __init__(
+        self,
+        corpus: str | Corpus = "demo",
+        split: str = "train",
+        reward: Any = "shop_r1",
+        history: str | int = "full",
+        include_rationales: bool = False,
+        persona: bool = False,
+        token_budget: int | None = DEFAULT_TOKEN_BUDGET,
+        token_counter: TokenCounter | None = None,
+        episode: str = "session",
+        order: str = "shuffle",
+        shard: tuple[int, int] | None = None,
+        parse_mode: str | None = None,
+        with_candidates: bool = False,
+        max_steps: int | None = None,
+        render_mode: str | None = None,
+        corpus_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        from rewards import get_reward
+
+        if episode not in _EPISODE_MODES:
+            raise ValueError(f"episode must be one of {_EPISODE_MODES}, got {episode!r}")
+        if order not in _ORDERS:
+            raise ValueError(f"order must be one of {_ORDERS}, got {order!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        if shard is not None:
+            rank, world = shard
+            if not (0 <= rank < world):
+                raise ValueError(f"shard must be (rank, world_size) with 0 <= rank < world_size, got {shard}")
+        if isinstance(corpus, str):
+            self.corpus = _cached_corpus(corpus, split, tuple(sorted((corpus_options or {}).items())))
+        else:
+            self.corpus = load_corpus(corpus, split=split)
+        if len(self.corpus) == 0:
+            raise ValueError(f"corpus {self.corpus!r} has no sessions")
+        overrides = {"parse_mode": parse_mode} if parse_mode is not None else {}
+        self.reward = get_reward(reward, **overrides)
+        self.context = ContextBuilder(
+            ContextConfig(history=history, include_rationales=include_rationales, persona=persona,
+                          token_budget=token_budget),
+            token_counter=token_counter,
+        )
+        self.episode_mode, self.order, self.shard = episode, order, shard
+        self.with_candidates, self.max_steps, self.render_mode = with_candidates, max_steps, render_mode
+
+        self.observation_space = StringSpace()
+        self.action_space = ResponseSpace()
+
+        self._episodes: list[tuple[int, int]] | None = None
+        self._order_idx: np.ndarray | None = None
+        self._cursor = 0
+        self._epoch = 0
+        self._session: Session | None = None
+        self._ctx: EpisodeContext | None = None
+        self._t = 0
+        self._start = 0
+        self._steps_taken = 0
+        self._done = True
+        self._episode_index = -1
+        self._last_scored: dict[str, Any] | None = None
+
+    # -- episode bookkeeping ---------------------------------------------------------------
+    def _episode_list(self) -> list[tuple[int, int]]:
+        """All episodes as (session index, start step), restricted to this env's shard."""
+        if self._episodes is None:
+            if self.episode_mode == "session":
+                eps = [(i, 0) for i in range(len(self.corpus))]
+            else:
+                counts = self.corpus.step_counts()
+                eps = [(i, t) for i, n in enumerate(counts) for t in range(n)]
+            if self.shard is not None:
+                rank, world = self.shard
+                eps = eps[rank::world]
+            self._episodes = eps
+        return self._episodes
+
+    @property
+    def num_episodes(self) -> int:
+        """Episodes per epoch (sessions, or steps in ``episode="step"`` mode) for this shard."""
+        return len(self._episode_list())
+
+    def _reorder(self) -> None:
+        n = self.num_episodes
+        self._order_idx = self.np_random.permutation(n) if self.order == "shuffle" else np.arange(n)
+        self._cursor = 0
+
+    def _next_episode(self) -> tuple[int, int]:
+        if self._order_idx is None:
+            self._reorder()
+        if self._cursor >= len(self._order_idx):
+            self._epoch += 1
+            self._reorder()
+        self._episode_index = int(self._order_idx[self._cursor])
+        self._cursor += 1
+        return self._episode_list()[self._episode_index]
+
+    # -- Gymnasium API -----------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        """Start an episode.
+
+        ``options``: ``session_id`` or ``session_index`` chooses the session, ``start_step``
+        the first step (default 0; in step mode the one step scored). With neither, the
+        next episode of the seeded order; ``reset(seed=s)`` restarts that order.
+        """
+        super().reset(seed=seed)
+        if seed is not None:
+            self._epoch = 0
+            self._reorder()
+        options = dict(options or {})
+        if "session_id" in options or "session_index" in options:
+            if "session_id" in options:
+                si = self.corpus.index_of(str(options["session_id"]))
+            else:
+                si = int(options["session_index"])
+                if not 0 <= si < len(self.corpus):
+                    raise IndexError(f"session_index {si} out of range for {len(self.corpus)} sessions")
+            start = int(options.get("start_step", 0))
+            self._episode_index = -1
+        else:
+            si, start = self._next_episode()
+            start = int(options.get("start_step", start))
+        session = self.corpus[si]
+        if not 0 <= start < len(session):
+            raise IndexError(f"start_step {start} out of range for session {session.session_id!r} ({len(session)} steps)")
+        self._session, self._ctx = session, self.context.episode(session)
+        self._t, self._start, self._steps_taken, self._done = start, start, 0, False
+        self._last_scored = None
+        obs = self._ctx.observation(self._t)
+        return obs, self._info()
+
+    def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Score ``action`` (answer text, or an object with ``.text`` and ``.token_info``)."""
+        if self._done or self._session is None:
+            raise RuntimeError("step() called on a finished episode: call reset() first")
+        text = getattr(action, "text", action)
+        tokens = getattr(action, "token_info", None)
+        gold_step = self._session.steps[self._t]
+        if not isinstance(text, str):
+            text = ""  # scores 0 as a parse failure; the reason lands in info
+        breakdown = self.reward(text, gold_step.action, step=gold_step, tokens=tokens)
+        self._last_scored = self._scored(gold_step, breakdown)
+        self._t += 1
+        self._steps_taken += 1
+        terminated = self._t >= len(self._session) or self.episode_mode == "step"
+        truncated = not terminated and self.max_steps is not None and self._steps_taken >= self.max_steps
+        self._done = terminated or truncated
+        obs = "" if self._done else self._ctx.observation(self._t)  # type: ignore[union-attr]
+        return obs, float(breakdown.total), terminated, truncated, self._info()
+
+    def render(self) -> str | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() called with render_mode=None; pass render_mode='ansi' or 'html'")
+            return None
+        if self._session is None:
+            return ""
+        step = self.current_step
+        if self.render_mode == "html":
+            return step.html if step is not None else ""
+        lines = [f"session {self._session.session_id}  step {min(self._t, len(self._session)) + 1}/{len(self._session)}"]
+        if self._last_scored is not None:
+            s = self._last_scored
+            lines.append(f"  scored: gold={s['gold_action']}  predicted={s['predicted_action']}  "
+                         f"reward={s['reward']['total']:.3f}  exact={s['exact_match']}"
+                         + (f"  error={s['parse_error']}" if s["parse_error"] else ""))
+        if step is not None:
+            lines.append(f"  awaiting: page of {len(step.html)} chars, gold {step.action.describe()}")
+        return "\n".join(lines) + "\n"
+
+    # -- helpers -----------------------------------------------------------------------------
+    @property
+    def current_session(self) -> Session | None:
+        return self._session
+
+    @property
+    def current_step(self) -> Step | None:
+        """The step awaiting an answer, or None once the episode is over."""
+        if self._session is None or self._done:
+            return None
+        return self._session.steps[self._t]
+
+    @property
+    def current_messages(self) -> list[dict[str, str]]:
+        """System prompt plus the current observation, from the shared context builder."""
+        if self._ctx is None or self._done:
+            raise RuntimeError("no step is awaiting an answer")
+        return self._ctx.messages(self._t)
+
+    def _scored(self, gold_step: Step, breakdown: Any) -> dict[str, Any]:
+        from rewards.metrics import exact_match
+
+        parsed = breakdown.parsed
+        pred = parsed.action if parsed is not None and parsed.ok else None
+        return {
+            "step_index": self._t,
+            "gold_action": gold_step.action,
+            "predicted_action": pred,
+            "rationale": parsed.rationale if parsed is not None else None,
+            "parse_error": breakdown.parse_error,
+            "reward": breakdown.to_dict(),
+            "exact_match": bool(pred is not None and exact_match(pred, gold_step.action)),
+            "click_type": gold_step.click_type,
+        }
+
+    def _info(self) -> dict[str, Any]:
+        assert self._session is not None
+        step = self.current_step
+        info: dict[str, Any] = {
+            "session_id": self._session.session_id,
+            "step_index": self._t if step is not None else None,
+            "num_steps": len(self._session),
+            "gold_action": step.action if step is not None else None,
+            "click_type": step.click_type if step is not None else None,
+            "episode_index": self._episode_index,
+            "epoch": self._epoch,
+        }
+        if self._last_scored is not None:
+            info["scored"] = self._last_scored
+        if step is not None:
+            elements = self._candidates(step)
+            self.action_space.set_page([(c.name, c.kind) for c in elements], _words(step.html[-4000:]))
+            if self.with_candidates:
+                info["candidates"] = elements
+        return info
+
+    def _candidates(self, step: Step) -> list[Any]:
+        from .html import candidates
+
+        try:
+            return candidates(step.html)
+        except Exception:
+            return []
+
+    def __repr__(self) -> str:
+        return (f"<ShopSessionEnv corpus={self.corpus.source} split={self.corpus.split} reward="
+                f"{getattr(self.reward, 'name', self.reward)} episode={self.episode_mode}>")
+
+
+def describe_env(env: ShopSessionEnv) -> dict[str, Any]:
+    """Everything that shapes an env's prompts and scores, for result files."""
+    reward_cfg = env.reward.config() if hasattr(env.reward, "config") else {"reward": repr(env.reward)}
+    return {
+        "corpus": env.corpus.describe(),
+        "context": env.context.config.to_dict(),
+        "reward": reward_cfg,
+        "episode": env.episode_mode,
+        "system_prompt_sha": __import__("hashlib").sha256(env.context.system_prompt.encode()).hexdigest()[:12],
+        "json": json.dumps(reward_cfg, sort_keys=True, default=str),
+    }

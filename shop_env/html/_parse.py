@@ -1,0 +1,182 @@
+"""Decode and parse untrusted HTML into an lxml tree, never crashing on hostile input.
+
+libxml2 (through lxml) parses almost anything, quickly. Its one hard limit that matters here
+is nesting depth: past 2048 open elements it stops and silently drops the rest of the page.
+When that happens the page is parsed again with the standard library's tokenizer, which
+builds the same kind of tree but flattens everything nested deeper than
+:data:`FALLBACK_MAX_DEPTH` into its ancestor at that depth, so no content is lost.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from html.parser import HTMLParser as _StdlibHTMLParser
+
+from lxml import etree
+
+__all__ = ["FALLBACK_MAX_DEPTH", "HTMLInputError", "decode_html", "parse_html"]
+
+#: Depth past which the fallback tokenizer flattens elements into their ancestor.
+FALLBACK_MAX_DEPTH = 256
+
+# How far into a byte string to look for a <meta charset> declaration (the HTML spec says 1024).
+_CHARSET_SNIFF_BYTES = 4096
+_META_CHARSET_RE = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_VOID_TAGS = frozenset(
+    "area base br col embed hr img input keygen link meta param source track wbr".split()
+)
+# Characters lxml refuses in text and attribute values (XML 1.0 Char production).
+_XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# How many open elements an unmatched end tag may close: bounds the work on pathological input.
+_END_TAG_SEARCH = 128
+
+
+class HTMLInputError(ValueError):
+    """Raised when a page cannot be turned into a document at all (wrong type, unparseable)."""
+
+
+def decode_html(raw: str | bytes | bytearray | memoryview) -> str:
+    """Turn page bytes into text: BOM, then strict UTF-8, then a ``<meta charset>``, then cp1252.
+
+    Undecodable bytes become U+FFFD rather than errors, so any byte string decodes.
+
+    Args:
+        raw: The page as text (returned unchanged) or bytes.
+
+    Returns:
+        The page as a ``str``.
+
+    Raises:
+        HTMLInputError: ``raw`` is neither text nor bytes.
+    """
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, (bytearray, memoryview)):
+        raw = bytes(raw)
+    if not isinstance(raw, bytes):
+        raise HTMLInputError(f"HTML must be str or bytes, got {type(raw).__name__}")
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            return raw[len(bom) :].decode(encoding, "replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    match = _META_CHARSET_RE.search(raw[:_CHARSET_SNIFF_BYTES])
+    if match:
+        try:
+            encoding = codecs.lookup(match.group(1).decode("ascii")).name
+        except LookupError:
+            encoding = ""
+        if encoding:
+            return raw.decode(encoding, "replace")
+    return raw.decode("cp1252", "replace")
+
+
+def parse_html(text: str) -> etree._Element:
+    """Parse page text into an lxml tree rooted at ``<html>`` (comments and PIs dropped).
+
+    Args:
+        text: The page; any string, including empty or malformed markup.
+
+    Returns:
+        The root element. Empty input gives a bare ``<html>`` element.
+
+    Raises:
+        HTMLInputError: Neither libxml2 nor the fallback tokenizer could build a tree.
+    """
+    data = text.encode("utf-8", "replace")  # lone surrogates become '?'
+    if not data.strip():
+        return etree.Element("html")
+    parser = etree.HTMLParser(
+        encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True, no_network=True
+    )
+    root = None
+    try:
+        root = etree.fromstring(data, parser)
+    except (etree.LxmlError, ValueError):
+        root = None
+    truncated = any(err.level_name == "FATAL" for err in parser.error_log)
+    if root is None or truncated:
+        root = _parse_with_depth_cap(text, FALLBACK_MAX_DEPTH)
+    return root
+
+
+def _append_text(parent: etree._Element, text: str) -> None:
+    """Append ``text`` after the last thing currently inside ``parent``."""
+    if len(parent):
+        last = parent[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
+
+
+class _DepthCappedTreeBuilder(_StdlibHTMLParser):
+    """Build an lxml tree from the stdlib tokenizer, flattening nesting deeper than ``max_depth``.
+
+    Elements opened past the cap become children of the ancestor at the cap instead of their
+    real parent; their text still goes to them. End tags close the nearest matching open
+    element; unmatched ones are ignored. Tags or attributes lxml rejects are skipped.
+    """
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = etree.Element("html")
+        self._max_depth = max_depth
+        self._stack: list[tuple[str, etree._Element]] = [("html", self.root)]
+
+    def _section(self, tag: str) -> etree._Element:
+        for child in self.root:
+            if child.tag == tag:
+                return child
+        return etree.SubElement(self.root, tag)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "html":
+            return
+        if tag in ("head", "body"):
+            self._stack = [("html", self.root), (tag, self._section(tag))]
+            return
+        depth = min(len(self._stack), self._max_depth)
+        parent = self._stack[depth - 1][1]
+        try:
+            element = etree.SubElement(parent, tag)
+        except ValueError:  # a tag name libxml2 cannot hold: keep its content, drop the tag
+            return
+        for key, value in attrs:
+            if key in element.attrib:
+                continue  # like browsers and libxml2: the first duplicate wins
+            try:
+                element.set(key, _XML_INVALID_RE.sub(" ", value or ""))
+            except ValueError:  # an attribute name lxml cannot hold
+                continue
+        if tag not in _VOID_TAGS:
+            self._stack.append((tag, element))
+
+    def handle_endtag(self, tag: str) -> None:
+        stop = max(1, len(self._stack) - _END_TAG_SEARCH)
+        for index in range(len(self._stack) - 1, stop - 1, -1):
+            if self._stack[index][0] == tag:
+                del self._stack[index:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        _append_text(self._stack[-1][1], _XML_INVALID_RE.sub(" ", data))
+
+
+def _parse_with_depth_cap(text: str, max_depth: int) -> etree._Element:
+    builder = _DepthCappedTreeBuilder(max_depth)
+    try:
+        builder.feed(text)
+        builder.close()
+    except Exception as exc:  # the stdlib tokenizer is the last resort: report, don't crash
+        raise HTMLInputError(f"could not parse HTML ({len(text)} chars): {exc}") from exc
+    return builder.root

@@ -1,0 +1,42 @@
+"""The paper's system prompt and the chat messages every LLM agent and trainer sees.
+
+One place builds prompts: agents, SFT, GRPO and the benchmarks all call
+:func:`to_messages` on the env's observation, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SYSTEM_PROMPT", "RATIONALE_SYNTHESIS_PROMPT", "to_messages"]
+
+SYSTEM_PROMPT = """\
+You are a user browsing an online store to buy a product. Given the history of your \
+previous actions and the simplified HTML of the current web page, predict your next \
+action and a short rationale for it.
+
+Action space (one of):
+- {"type": "click", "name": "<name>"}: click the element whose `name` attribute is <name>.
+- {"type": "type_and_submit", "name": "<name>", "text": "<text>"}: type <text> into the \
+input whose `name` attribute is <name> and press enter.
+- {"type": "terminate"}: close the window and leave without buying.
+
+The context is a simplified HTML page in which every interactable element carries a \
+unique `name` attribute. The rationale is one short sentence, in the first person, \
+explaining why you take the action.
+
+Answer with a single JSON object and nothing else, in this form:
+{"rationale": "<one short sentence>", "action": {"type": "click", "name": "<name>"}}"""
+
+RATIONALE_SYNTHESIS_PROMPT = """\
+You are given a customer's shopping journey on a large online store: the context (what \
+the user is looking at, as simplified HTML) and the action (what the user did). Write the \
+user's rationale for the action: first person, one short sentence. If the action is \
+`terminate`, the user did not find a product they wanted and closed the window. Answer \
+with the sentence only."""
+
+
+def to_messages(observation: str, *, system_prompt: str = SYSTEM_PROMPT) -> list[dict[str, str]]:
+    """Chat messages for one env observation (the user turn) under the paper's system prompt."""
+    return [
+        {"role": "system", "content": system_prompt},
+        {"role": "user", "content": observation},
+    ]

@@ -1,0 +1,103 @@
+"""Plug-ins: the registry, entry-point discovery, weighted sums and the user-shaper example."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+import pytest
+
+import rewards
+from rewards import RewardBreakdown, format_response, get_reward, register_reward, weighted_sum
+from rewards.base import ENTRY_POINT_GROUP, FunctionReward, _REGISTRY
+from rewards.examples import RationaleLengthPenalty, search_term_bonus, shaped_shop_r1
+from shop_env.types import Action
+
+CLICK = Action.click("refinements.price")
+LONG = " ".join(["word"] * 30)
+
+
+@pytest.fixture
+def clean_registry():
+    saved = dict(_REGISTRY)
+    yield
+    _REGISTRY.clear()
+    _REGISTRY.update(saved)
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(KeyError, match="shop_r1"):
+        get_reward("nope")
+
+
+def test_reward_objects_pass_through():
+    reward = get_reward("no_dars")
+    assert get_reward(reward) is reward
+    with pytest.raises(TypeError):
+        get_reward(reward, dars_factor=3)
+
+
+def test_register_function_and_class(clean_registry):
+    @register_reward("always_one")
+    def always_one(response, gold, *, step=None, tokens=None, value=1.0):
+        return value
+
+    assert "always_one" in rewards.available_rewards()
+    reward = get_reward("always_one", value=2.5)
+    assert isinstance(reward, FunctionReward)
+    assert reward("anything", CLICK) == RewardBreakdown(2.5, {"total": 2.5})
+    assert reward.config()["settings"] == {"value": 2.5}
+
+    @register_reward("bad_return")
+    def bad_return(response, gold, *, step=None, tokens=None):
+        return "high"
+
+    with pytest.raises(TypeError, match="must return a RewardBreakdown or a number"):
+        get_reward("bad_return")("x", CLICK)
+
+
+def test_example_shapers_run_through_the_registry():
+    penalty = get_reward("rationale_length_penalty", max_words=20, per_word=0.5)
+    assert isinstance(penalty, RationaleLengthPenalty)
+    assert penalty(format_response(LONG, CLICK), CLICK).total == pytest.approx(-5.0)
+    assert penalty(format_response("short", CLICK), CLICK).total == 0.0
+    gold = Action.type_and_submit("search", "red running shoes")
+    bonus = get_reward("search_term_bonus", bonus=1.0)
+    assert bonus(format_response("r", Action.type_and_submit("search", "red shoes")), gold).total == pytest.approx(0.8)
+    assert search_term_bonus(format_response("r", CLICK), CLICK) == 0.0
+
+
+def test_weighted_sum_of_shapers():
+    shaped = shaped_shop_r1(max_words=20, per_word=0.5)
+    result = shaped(format_response(LONG, CLICK), CLICK)
+    assert result.total == pytest.approx(1001.0 - 5.0)
+    assert result.components["shop_r1.value"] == pytest.approx(1000.0)
+    assert result.components["rationale_length_penalty.length"] == pytest.approx(-5.0)
+    assert sum(result.components.values()) == pytest.approx(result.total)
+    assert shaped.max_total(CLICK) == pytest.approx(1001.0)
+    mixed = weighted_sum({"shop_r1": 0.5, "binary": 10.0, search_term_bonus: 1.0})
+    assert mixed(format_response("r", CLICK), CLICK).total == pytest.approx(500.5 + 10.0)
+    assert mixed.config()["parts"][1]["weight"] == 10.0
+    same_twice = weighted_sum([("shop_r1", 1.0), ("shop_r1", 1.0)])
+    assert same_twice(format_response("r", CLICK), CLICK).components["shop_r1_2.format"] == 0.5
+    with pytest.raises(ValueError):
+        weighted_sum({})
+
+
+def test_entry_point_discovery(monkeypatch, clean_registry):
+    fake = importlib.metadata.EntryPoint(
+        name="third_party_length", value="rewards.examples:RationaleLengthPenalty", group=ENTRY_POINT_GROUP
+    )
+    broken = importlib.metadata.EntryPoint(name="broken", value="no_such_module_xyz:thing", group=ENTRY_POINT_GROUP)
+    real = importlib.metadata.entry_points
+
+    def entry_points(**kwargs):
+        if kwargs.get("group") == ENTRY_POINT_GROUP:
+            return importlib.metadata.EntryPoints([fake, broken])
+        return real(**kwargs)
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    assert {"third_party_length", "broken"} <= set(rewards.available_rewards())
+    reward = get_reward("third_party_length", max_words=1, per_word=1.0)
+    assert reward(format_response("two words", CLICK), CLICK).total == pytest.approx(-1.0)
+    with pytest.raises(ImportError, match="broken"):
+        get_reward("broken")
