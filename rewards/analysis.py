@@ -89,7 +89,7 @@ def dars_gap(
     terminate_answer = format_response(rationale, Action.terminate())
     total_terminate = total_type_right = 0.0
     counts = dict.fromkeys(ACTION_TYPES, 0)
-    for gold, step in zip(golds, _steps_for(golds, steps)):
+    for gold, step in zip(golds, _steps_for(golds, steps), strict=True):
         counts[gold.type] += 1
         total_terminate += scorer(terminate_answer, gold, step=step).total
         correct = scorer(format_response(rationale, gold), gold, step=step).total
@@ -146,7 +146,7 @@ def disagreement(
     scorer = get_reward(reward)
     reward_only = exact_only = 0
     examples: list[dict[str, Any]] = []
-    for response, gold, step in zip(responses, golds, _steps_for(golds, steps)):
+    for response, gold, step in zip(responses, golds, _steps_for(golds, steps), strict=True):
         result = scorer(response, gold, step=step)
         total = result.total - result.components.get("rationale", 0.0)
         high = total >= high_fraction * scorer.max_total(gold)
@@ -195,6 +195,6 @@ def sibling_disagreement(
     responses = [format_response(_DEFAULT_RATIONALE, Action.click(sibling_name(g.name or ""))) for g in clicks]
     report = disagreement(responses, clicks, reward, high_fraction=high_fraction, max_examples=max_examples)
     scorer = get_reward(reward)
-    totals = [scorer(r, g).total for r, g in zip(responses, clicks)]
+    totals = [scorer(r, g).total for r, g in zip(responses, clicks, strict=True)]
     report["mean_sibling_reward"] = sum(totals) / len(totals)
     return report

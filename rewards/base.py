@@ -9,6 +9,7 @@ with :func:`register_reward`, and third-party shapers advertised through the
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -137,7 +138,7 @@ class FunctionReward:
         qualname = getattr(self.func, "__qualname__", self.name)
         return {"name": self.name, "function": f"{module}:{qualname}", "settings": dict(self.settings)}
 
-    def max_total(self, gold: Action) -> float:
+    def max_total(self, gold: Action, step: Step | None = None) -> float:
         bound = getattr(self.func, "max_total", None)
         if bound is None:
             raise TypeError(f"reward {self.name!r} does not declare max_total")
@@ -209,8 +210,15 @@ class WeightedSum:
             ],
         }
 
-    def max_total(self, gold: Action) -> float:
-        return sum(w * (r.max_total(gold) if w >= 0 else r.min_total()) for _, r, w in self.parts)
+    def max_total(self, gold: Action, step: Step | None = None) -> float:
+        """Upper bound for ``gold``: each part's ``max_total`` (``min_total`` where the weight is negative)."""
+        total = 0.0
+        for _, reward, w in self.parts:
+            if w < 0:
+                total += w * reward.min_total()
+            else:
+                total += w * (reward.max_total(gold, step) if step is not None else reward.max_total(gold))
+        return total
 
     def min_total(self) -> float:
         """Lower bound over every gold action: uses each part's ``min_total`` (and, for a
@@ -283,13 +291,28 @@ def available_rewards() -> list[str]:
     return sorted(set(_REGISTRY) | set(_entry_points()))
 
 
+def _with_overrides(reward: Any, overrides: dict[str, Any]) -> Any:
+    """A copy of a reward object with some settings changed (dataclasses, or a ``replace`` method)."""
+    replace = getattr(reward, "replace", None)
+    if callable(replace):
+        return replace(**overrides)
+    if dataclasses.is_dataclass(reward) and not isinstance(reward, type):
+        known = {f.name for f in dataclasses.fields(reward)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise TypeError(f"reward {getattr(reward, 'name', reward)!r} has no setting {unknown}")
+        return dataclasses.replace(reward, **overrides)
+    raise TypeError(f"cannot apply overrides {sorted(overrides)} to a {type(reward).__name__}; pass a reward name")
+
+
 def get_reward(name: str | Reward, **overrides: Any) -> Reward:
     """Resolve a reward by name, or pass a reward object through.
 
     Args:
         name: a registered name (``"shop_r1"``, ``"binary"``, ``"no_dars"``, ...), an
             entry-point name from the ``shop_r1.rewards`` group, or an object that is
-            already a reward (returned as is, or wrapped if it is a plain function).
+            already a reward (returned as is, or wrapped if it is a plain function;
+            with overrides, a changed copy of a dataclass reward).
         **overrides: settings to change, for example ``dars_factor=100`` or
             ``parse_mode="lenient"``.
 
@@ -302,7 +325,7 @@ def get_reward(name: str | Reward, **overrides: Any) -> Reward:
     """
     if not isinstance(name, str):
         if overrides:
-            raise TypeError("overrides can only be given with a reward name, not a reward object")
+            return _with_overrides(name, overrides)
         if inspect.isclass(name):
             return name()
         if isinstance(name, (FunctionReward, WeightedSum)) or hasattr(name, "config"):

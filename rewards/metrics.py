@@ -15,7 +15,15 @@ from shop_env.types import ACTION_TYPES, Action
 
 from .similarity import rouge_l_f1
 
-__all__ = ["CI_METRICS", "compute_metrics", "exact_match", "macro_f1_from_confusion", "type_match"]
+__all__ = [
+    "CI_METRICS",
+    "compute_metrics",
+    "exact_match",
+    "macro_f1_from_confusion",
+    "outcome_f1",
+    "type_match",
+    "weighted_f1",
+]
 
 #: Metrics that get a bootstrap confidence interval.
 CI_METRICS: tuple[str, ...] = ("exact_match", "type_accuracy", "type_macro_f1")
@@ -112,7 +120,7 @@ def compute_metrics(
     k = len(ACTION_TYPES)
     width = 2 + k * (k + 1)
     rows = np.zeros((n, width), dtype=np.int64)
-    for i, (pred, gold) in enumerate(zip(preds, golds)):
+    for i, (pred, gold) in enumerate(zip(preds, golds, strict=True)):
         if not isinstance(gold, Action):
             raise TypeError(f"golds[{i}] must be an Action, got {type(gold).__name__}")
         if pred is not None and not isinstance(pred, Action):
@@ -169,6 +177,59 @@ def compute_metrics(
     result["ci_unit"] = "session" if session_ids is not None else "step"
     result["n_bootstrap"] = int(n_bootstrap)
     return result
+
+
+def weighted_f1(
+    preds: Sequence[str | None], golds: Sequence[str], labels: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Support-weighted F1 over string labels (OPeRA's click-type and session-outcome F1).
+
+    A prediction outside ``labels`` (``None``, ``"other"``) is simply wrong: it lowers the
+    recall of its gold class and counts toward no class's precision.
+
+    Args:
+        preds: predicted labels (``None`` where there is none).
+        golds: gold labels.
+        labels: the classes; defaults to the sorted gold labels.
+
+    Returns:
+        ``n``, ``weighted_f1`` (sum of per-class F1 weighted by gold support, over the
+        classes with support), ``macro_f1`` (same classes, unweighted), ``accuracy`` and
+        ``per_class`` (``{label: {precision, recall, f1, support}}``).
+    """
+    n = len(golds)
+    if len(preds) != n:
+        raise ValueError(f"preds and golds differ in length: {len(preds)} != {n}")
+    if n == 0:
+        raise ValueError("weighted_f1 needs at least one label")
+    classes = list(labels) if labels is not None else sorted(set(golds))
+    per_class: dict[str, dict[str, float]] = {}
+    weighted = 0.0
+    macro: list[float] = []
+    for c in classes:
+        tp = sum(1 for p, g in zip(preds, golds, strict=True) if p == c and g == c)
+        predicted = sum(1 for p in preds if p == c)
+        support = sum(1 for g in golds if g == c)
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * tp / (predicted + support) if predicted + support else 0.0
+        per_class[c] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
+        if support:
+            weighted += support * f1
+            macro.append(f1)
+    supported = sum(v["support"] for v in per_class.values())
+    return {
+        "n": n,
+        "weighted_f1": weighted / supported if supported else 0.0,
+        "macro_f1": sum(macro) / len(macro) if macro else 0.0,
+        "accuracy": sum(1 for p, g in zip(preds, golds, strict=True) if p == g) / n,
+        "per_class": per_class,
+    }
+
+
+def outcome_f1(preds: Sequence[str | None], golds: Sequence[str]) -> dict[str, Any]:
+    """OPeRA's session-outcome weighted F1 over ``purchase`` vs ``terminate`` (see :func:`weighted_f1`)."""
+    return weighted_f1(preds, golds, labels=("purchase", "terminate"))
 
 
 def _summary(totals: np.ndarray, n: int) -> dict[str, Any]:

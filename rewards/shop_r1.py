@@ -344,6 +344,12 @@ class NormalizedReward:
         components = {k: v * scale for k, v in result.components.items()}
         return RewardBreakdown(result.total * scale, components, result.parse_error, result.parsed)
 
+    def replace(self, **settings: Any) -> NormalizedReward:
+        """A copy with some settings of the base reward changed."""
+        from dataclasses import replace
+
+        return NormalizedReward(replace(self.base, **settings), name=self.name)
+
     def config(self) -> dict[str, Any]:
         return {"class": type(self).__name__, "name": self.name, "base": self.base.config()}
 

@@ -125,11 +125,12 @@ def cut_page(page_html: str, max_tokens: int, count: TokenCounter = estimate_tok
     except Exception:  # an unparseable page still yields its text below
         elements = []
     shown = 0
+    reserve = count(f"<!-- {len(elements)} more elements not shown -->") + 1
     for el in elements:
         label = html_lib.escape(el.label, quote=False)
         line = f'<{el.tag} name="{html_lib.escape(el.name)}">{label}</{el.tag}>'
         cost = count(line) + 1
-        if used + cost > max_tokens:
+        if used + cost + reserve > max_tokens:
             break
         parts.append(line)
         used += cost

@@ -98,5 +98,6 @@ def test_sibling_disagreement_on_demo_test_split():
     report = sibling_disagreement(golds, "shop_r1")
     print(f"\nsibling names on demo test: {report['high_reward_not_exact_rate']:.3f} of {report['n']} clicks earn "
           f">= half the best reward with exact match 0; mean reward {report['mean_sibling_reward']:.1f}")
-    assert 0.0 <= report["high_reward_not_exact_rate"] <= 1.0
+    # Demo names are hierarchical (2+ tokens), so most siblings clear the 0.75 threshold.
+    assert report["high_reward_not_exact_rate"] > 0.5
     assert report["exact_not_high_reward"] == 0

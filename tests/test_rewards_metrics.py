@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from rewards.metrics import compute_metrics, exact_match, macro_f1_from_confusion, type_match
+from rewards.metrics import (
+    compute_metrics,
+    exact_match,
+    macro_f1_from_confusion,
+    outcome_f1,
+    type_match,
+    weighted_f1,
+)
 from shop_env.types import Action
 
 C = Action.click
@@ -91,3 +98,20 @@ def test_bad_inputs_raise_clearly():
         compute_metrics([END], [END], ["a", "b"])
     with pytest.raises(TypeError, match=r"preds\[0\]"):
         compute_metrics([{"type": "terminate"}], [END])  # type: ignore[list-item]
+
+
+def test_weighted_and_outcome_f1_by_hand():
+    golds = ["purchase", "terminate", "terminate", "terminate"]
+    preds = ["purchase", "terminate", None, "purchase"]
+    m = outcome_f1(preds, golds)
+    # purchase: tp 1, predicted 2, support 1 -> F1 2/3; terminate: tp 1, predicted 1, support 3 -> F1 1/2
+    assert m["per_class"]["purchase"]["f1"] == pytest.approx(2 / 3)
+    assert m["per_class"]["terminate"]["f1"] == pytest.approx(0.5)
+    assert m["weighted_f1"] == pytest.approx((1 * 2 / 3 + 3 * 0.5) / 4)
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 0.5) / 2)
+    assert m["accuracy"] == 0.5 and m["n"] == 4
+    clicks = weighted_f1(["search", "filter", "other"], ["search", "filter", "review"])
+    assert set(clicks["per_class"]) == {"filter", "review", "search"}
+    assert clicks["weighted_f1"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError):
+        weighted_f1([], [])

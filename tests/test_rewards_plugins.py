@@ -8,7 +8,7 @@ import pytest
 
 import rewards
 from rewards import RewardBreakdown, format_response, get_reward, register_reward, weighted_sum
-from rewards.base import ENTRY_POINT_GROUP, FunctionReward, _REGISTRY
+from rewards.base import _REGISTRY, ENTRY_POINT_GROUP, FunctionReward
 from rewards.examples import RationaleLengthPenalty, search_term_bonus, shaped_shop_r1
 from shop_env.types import Action
 
@@ -32,8 +32,14 @@ def test_unknown_name_lists_the_known_ones():
 def test_reward_objects_pass_through():
     reward = get_reward("no_dars")
     assert get_reward(reward) is reward
-    with pytest.raises(TypeError):
-        get_reward(reward, dars_factor=3)
+    changed = get_reward(reward, dars_factor=3.0, parse_mode="lenient")
+    assert (changed.dars_factor, changed.parse_mode, changed.name) == (3.0, "lenient", "no_dars")
+    assert reward.dars_factor == 1.0
+    assert get_reward(get_reward("normalized"), parse_mode="lenient").base.parse_mode == "lenient"
+    with pytest.raises(TypeError, match="no setting"):
+        get_reward(reward, dars=3)
+    with pytest.raises(TypeError, match="cannot apply overrides"):
+        get_reward(lambda r, g, **kw: 0.0, value=1)
 
 
 def test_register_function_and_class(clean_registry):
@@ -101,3 +107,14 @@ def test_entry_point_discovery(monkeypatch, clean_registry):
     assert reward(format_response("two words", CLICK), CLICK).total == pytest.approx(-1.0)
     with pytest.raises(ImportError, match="broken"):
         get_reward("broken")
+
+
+def test_weighted_sum_bounds_pass_the_step_context():
+    from shop_env.types import Step
+
+    mixed = weighted_sum({"customer_r1": 1.0, "binary": 2.0})
+    step = Step(html="", action=CLICK, click_type="product_option")
+    assert mixed.max_total(CLICK, step) == pytest.approx(11.0 + 2.0)
+    assert mixed.max_total(CLICK) == pytest.approx(1001.0 + 2.0)
+    assert mixed(format_response("r", CLICK), CLICK, step=step).total == pytest.approx(13.0)
+    assert mixed.min_total() == 0.0

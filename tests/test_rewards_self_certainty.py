@@ -50,7 +50,7 @@ def test_zero_for_uniform_logits_and_grows_as_distribution_sharpens():
         logits = torch.zeros(3, vocab)
         logits[:, 0] = sharpness
         values.append(self_certainty(logits))
-    assert all(b > a for a, b in zip(values, values[1:]))
+    assert all(b > a for a, b in zip(values, values[1:], strict=False))
     assert values[-1] > 10.0  # unbounded: about sharpness - log|V| for a sharp peak
 
 

@@ -58,7 +58,7 @@ class _BatchScorer:
         if key == self._key:
             return self._results
         results = []
-        for i, (text, gold_raw, click_type) in enumerate(zip(texts, golds_raw, click_types)):
+        for i, (text, gold_raw, click_type) in enumerate(zip(texts, golds_raw, click_types, strict=True)):
             gold = gold_from_column(gold_raw, field=self.gold_column, row=i)
             results.append(self.reward(text, gold, step=step_context(gold, click_type)))
         self._key, self._results = key, results

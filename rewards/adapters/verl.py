@@ -11,12 +11,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from shop_env.types import Action
-
 # Absolute imports: verl loads this file by path (spec_from_file_location), outside the package.
 from rewards.adapters._common import click_type_from_column, gold_from_column, step_context
 from rewards.base import Reward, get_reward
 from rewards.metrics import exact_match
+from shop_env.types import Action
 
 __all__ = ["DATA_SOURCE", "compute_score", "make_verl_row"]
 

@@ -18,7 +18,15 @@ import random
 from typing import Any, Mapping, Sequence
 
 from .personas import Traits
-from .site import PRICE_BUCKETS, catalogue, related_terms, results_page, results_section, search_results
+from .site import (
+    PRICE_BUCKETS,
+    catalogue,
+    page_count,
+    refinement_values,
+    related_terms,
+    results_page,
+    results_section,
+)
 from .text import derive_query, normalise_goal, parse_goal, reformulate_query, slug
 
 __all__ = ["GENERATOR_ID", "simulate_session"]
@@ -41,10 +49,11 @@ class _Script:
         self.viewed: set[int] = set()
         self.reviewed: set[int] = set()
         self.searches = 0
+        self.last_results: dict[str, Any] | None = None
         t = traits
         # Session budget in steps: fun-loving and indecisive shoppers browse longer.
-        self.budget = 4 + int(rng.gammavariate(2.2, 3.0 * (0.75 + 0.4 * t.fun + 0.3 * t.indecisive)))
-        self.intent = rng.random() < 0.62 - 0.25 * t.fun - 0.15 * t.indecisive + 0.2 * t.quick
+        self.budget = 4 + int(rng.gammavariate(2.2, 3.4 * (0.75 + 0.4 * t.fun + 0.3 * t.indecisive)))
+        self.intent = rng.random() < 0.45 - 0.25 * t.fun - 0.15 * t.indecisive + 0.2 * t.quick
         self.noun = " ".join(self.info.words[-2:]) or "something"
         self.outcome = "terminate"
 
@@ -108,7 +117,7 @@ class _Script:
         active = set(state.get("f", ()))
         options = []
         if self.info.color and f"color.{self.info.color}" not in active and self.rng.random() < 0.6:
-            if any(self.info.color in p.colors for p in search_results(self.sid, self.goal, state["q"])[:24]):
+            if self.info.color in refinement_values(self.sid, self.goal, state["q"])[1]:
                 options.append((f"refinements.color.{self.info.color}", f"f+color.{self.info.color}",
                                 f"I only want {self.info.color}, so I filter by that color."))
         if self.traits.value > 0.5 and not state.get("s"):
@@ -143,7 +152,7 @@ class _Script:
                     new["s"] = change[2:]
                 return new
         seen_here = sum(1 for i in self.viewed if i in {p.index for p in results_page(self.sid, self.goal, state)})
-        if seen_here >= 2 and rng.random() < 0.35:
+        if seen_here >= 2 and rng.random() < 0.2:
             if rng.random() < 0.25 + 0.5 * t.ads:
                 terms = related_terms(self.sid, self.goal, state["q"])
                 if terms:
@@ -153,14 +162,15 @@ class _Script:
                     self.searches += 1
                     return {"p": "search", "q": term}
             return self.search(state, state["q"])
-        if seen_here >= 3 and state.get("n", 1) < 3 and rng.random() < 0.5:
+        more_pages = state.get("n", 1) < min(3, page_count(self.sid, self.goal, state))
+        if seen_here >= 3 and more_pages and rng.random() < 0.5:
             self.record(state, ["click", "pagination.next"], "page_related",
                         self.say("Nothing here fits, so I go to the next page of results.",
                                  "I want to see more options on the next page."))
             return {**state, "n": state.get("n", 1) + 1}
         index = self.pick_product(state)
         if index is None:
-            if state.get("n", 1) < 3 and rng.random() < 0.5:
+            if more_pages and rng.random() < 0.5:
                 self.record(state, ["click", "pagination.next"], "page_related", "I have seen everything here, so I check the next page.")
                 return {**state, "n": state.get("n", 1) + 1}
             return self.search(state, state["q"])
@@ -248,7 +258,7 @@ class _Script:
             self.record(state, ["click", "breadcrumb.back_to_results"], "other",
                         "This is not what I want, so I go back to the results.")
         # otherwise the browser's back button: not an action in OPeRA's filtered data
-        return dict(getattr(self, "last_results", {"p": "home"}))
+        return dict(self.last_results) if self.last_results else {"p": "home"}
 
     def on_reviews(self, state: dict[str, Any]) -> dict[str, Any] | None:
         rng = self.rng
@@ -312,8 +322,24 @@ class _Script:
             "I'll come back to this later."))
         return None
 
+    def start_state(self) -> dict[str, Any]:
+        """Where the recording starts: usually the home page; sometimes the shopper had already
+        searched (a results page) or followed a link to a product."""
+        r = self.rng.random()
+        if r < 0.62:
+            return {"p": "home"}
+        query = self.queries[0]
+        self.searches = 1
+        self.last_results = {"p": "search", "q": query}
+        if r < 0.86:
+            return dict(self.last_results)
+        shown = results_page(self.sid, self.goal, self.last_results)
+        index = shown[min(len(shown) - 1, self.rng.randrange(3))].index
+        self.viewed.add(index)
+        return {"p": "product", "i": index}
+
     def run(self) -> list[dict[str, Any]]:
-        state: dict[str, Any] | None = {"p": "home"}
+        state: dict[str, Any] | None = self.start_state()
         handlers = {"search": self.on_results, "product": self.on_product, "reviews": self.on_reviews,
                     "cart": self.on_cart, "checkout": self.on_checkout}
         while state is not None:

@@ -35,7 +35,9 @@ __all__ = [
     "SORT_KEYS",
     "catalogue",
     "page_meta",
+    "page_count",
     "page_url",
+    "refinement_values",
     "render_page",
     "search_results",
 ]
@@ -163,11 +165,9 @@ def catalogue(session_key: str, goal: str) -> tuple[Product, ...]:
         if info.pack and tier == 0:
             title += f", Pack of {info.pack}"
         pslug = slug(title)
-        n = 2
-        while pslug in seen_slugs:
-            title = f"{title} (Model {chr(64 + n)}{index})"
-            pslug = slug(title, max_len=80)
-            n += 1
+        if pslug in seen_slugs:  # same words and brand: tell them apart by a model number
+            title = f"{title} (Model {chr(65 + index % 26)}{index})"
+            pslug = f"{slug(title, max_len=48)}_model_{index}"
         seen_slugs.add(pslug)
         colors: tuple[str, ...] = ()
         if rng.random() < 0.55 or (info.color and tier == 0):
@@ -245,6 +245,20 @@ def results_page(session_key: str, goal: str, state: Mapping[str, Any]) -> list[
     hits = search_results(session_key, goal, state["q"], state.get("f", ()), state.get("s"))
     n = state.get("n", 1)
     return hits[(n - 1) * RESULTS_PER_PAGE: n * RESULTS_PER_PAGE]
+
+
+def page_count(session_key: str, goal: str, state: Mapping[str, Any]) -> int:
+    """Number of results pages for a results page state."""
+    hits = search_results(session_key, goal, state["q"], state.get("f", ()), state.get("s"))
+    return max(1, -(-len(hits) // RESULTS_PER_PAGE))
+
+
+def refinement_values(session_key: str, goal: str, query: str) -> tuple[list[str], list[str]]:
+    """The brand and colour refinements offered for a query: ``(brands, colors)``."""
+    top = search_results(session_key, goal, query)[:24]
+    brands = sorted({p.brand for p in top})[:7]
+    colors = sorted({c for p in top for c in p.colors})[:8]
+    return brands, colors
 
 
 def results_section(state: Mapping[str, Any]) -> str:
@@ -362,7 +376,6 @@ def _render_search(session_key: str, goal: str, state: Mapping[str, Any]) -> str
     n = state.get("n", 1)
     shown = hits[(n - 1) * RESULTS_PER_PAGE: n * RESULTS_PER_PAGE]
     pages = max(1, -(-len(hits) // RESULTS_PER_PAGE))
-    all_hits = search_results(session_key, goal, query)
     parts = [f'<div><span>{(n - 1) * RESULTS_PER_PAGE + 1}-{(n - 1) * RESULTS_PER_PAGE + len(shown)} of over '
              f'{len(hits) * 37} results for</span> <span>"{_e(query)}"</span></div>']
     sort = state.get("s") or "featured"
@@ -381,12 +394,11 @@ def _render_search(session_key: str, goal: str, state: Mapping[str, Any]) -> str
         c = ' checked="checked"' if f"price.{key}" in active else ""
         parts.append(f'<a name="refinements.price.{key}" role="checkbox"{c}>{_e(label)}</a>')
     parts.append('</div><div name="refinements.brand"><span>Brands</span>')
-    brands = sorted({p.brand for p in all_hits[:24]})[:7]
+    brands, colors = refinement_values(session_key, goal, query)
     for b in brands:
         c = ' checked="checked"' if f"brand.{slug(b)}" in active else ""
         parts.append(f'<a name="refinements.brand.{slug(b)}" role="checkbox"{c}>{_e(b)}</a>')
     parts.append('</div><div name="refinements.color"><span>Color</span>')
-    colors = sorted({c for p in all_hits[:24] for c in p.colors})[:8]
     for col in colors:
         c = ' checked="checked"' if f"color.{col}" in active else ""
         parts.append(f'<a name="refinements.color.{col}" role="checkbox" title="{col.capitalize()}"{c}>{col.capitalize()}</a>')

@@ -30,9 +30,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-_VOID_TAGS = frozenset(
-    "area base br col embed hr img input keygen link meta param source track wbr".split()
-)
+_VOID_TAGS = frozenset("area base br col embed hr img input keygen link meta param source track wbr".split())
 # Characters lxml refuses in text and attribute values (XML 1.0 Char production).
 _XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # How many open elements an unmatched end tag may close: bounds the work on pathological input.

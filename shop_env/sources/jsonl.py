@@ -139,6 +139,9 @@ def _write_records(records: Iterable[Mapping[str, Any]], path: str | Path) -> in
             handle.close()
             if raw is not handle and raw is not None:
                 raw.close()
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the user's usual mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -188,6 +191,10 @@ class _LineIndex:
         self.label = label
         self.plain_path = label
         self._cleanup: weakref.finalize | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickled copy reads the same temporary file but does not own it: the original deletes it.
+        return {**self.__dict__, "_cleanup": None}
 
     def iter_lines(self) -> Iterator[tuple[int, int, int, bytes]]:
         """Yield (line number, offset, length, bytes) of every line, decompressing gzip to a temp file."""

@@ -476,7 +476,7 @@ class OperaCorpus(Corpus):
             by_group.setdefault((ref.part, ref.group), []).append(ref)
         rows: dict[int, dict[str, Any]] = {}
         for (part, group), refs in sorted(by_group.items()):
-            for ref, row in zip(refs, self._rows.rows(part, group, [r.offset for r in refs])):
+            for ref, row in zip(refs, self._rows.rows(part, group, [r.offset for r in refs]), strict=True):
                 rows[ref.order] = row
         steps = tuple(
             _step_from_row(rows[ref.order], file=self._rows.label(ref.part), row_number=ref.row)

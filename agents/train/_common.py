@@ -1,0 +1,113 @@
+"""Pieces SFT and GRPO share: precision and device choice, model loading, resume handling, LoRA."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .runcard import FINAL_DIR_NAME, latest_checkpoint, save_final_atomically
+
+__all__ = ["checkpointing_kwargs", "lora_config", "load_tokenizer", "precision", "resume_point", "save_final"]
+
+logger = logging.getLogger("agents.train")
+
+
+def precision(bf16: bool | None) -> tuple[bool, bool]:
+    """``(use_cpu, bf16)``: CPU when no CUDA device; bf16 by default on GPUs that support it.
+
+    On CPU bf16 stays off unless asked for (fp32 is the safe default for tiny test models).
+    """
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if bf16 is None:
+        bf16 = bool(cuda and torch.cuda.is_bf16_supported())
+    return (not cuda), bool(bf16)
+
+
+def load_tokenizer(path: str | Path) -> Any:
+    """The model's tokenizer, with a pad token (the EOS token when it has none)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if getattr(tokenizer, "chat_template", None) is None:
+        raise ValueError(f"{path}: the tokenizer has no chat template; SFT and GRPO need a chat model")
+    return tokenizer
+
+
+def resume_point(output_dir: str | Path, resume: bool) -> Path | None:
+    """The checkpoint to resume from, or ``None`` for a fresh run.
+
+    Raises:
+        FileExistsError: the folder already holds checkpoints and ``resume`` is off, so a
+            fresh run would silently mix with (and rotate away) an earlier run's checkpoints.
+    """
+    last = latest_checkpoint(output_dir)
+    if resume:
+        if last is None:
+            logger.warning("--resume: no complete checkpoint in %s; starting from scratch", output_dir)
+        else:
+            logger.info("resuming from %s", last)
+        return last
+    if last is not None:
+        raise FileExistsError(
+            f"{output_dir} already holds checkpoints (latest {last.name}); pass --resume to continue that run "
+            "or choose another --output-dir"
+        )
+    return None
+
+
+def lora_config(r: int, alpha: int, dropout: float, target_modules: str) -> Any:
+    """A peft ``LoraConfig`` for causal-LM fine-tuning (``target_modules`` comma list or ``all-linear``)."""
+    from peft import LoraConfig
+
+    targets: Any = target_modules if target_modules == "all-linear" else [t.strip() for t in target_modules.split(",")]
+    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets, task_type="CAUSAL_LM")
+
+
+def save_final(trainer: Any, tokenizer: Any, output_dir: str | Path) -> Path:
+    """Write the trained model to ``output_dir/final`` atomically; returns that folder.
+
+    One process: LoRA adapters are merged so ``final`` is a plain model folder that the
+    transformers and vLLM backends (and a GRPO run) load directly. Several processes
+    (DDP / DeepSpeed / FSDP): every rank joins ``trainer.save_model`` (which gathers sharded
+    weights; a LoRA run then saves its adapter) into a fixed temporary folder, and the main
+    process renames it into place.
+    """
+    out = Path(output_dir)
+    accelerator = trainer.accelerator
+    if accelerator.num_processes == 1 and not trainer.is_deepspeed_enabled and not trainer.is_fsdp_enabled:
+        def save(directory: Path) -> None:
+            model = accelerator.unwrap_model(trainer.model)
+            if hasattr(model, "merge_and_unload") and hasattr(model, "peft_config"):
+                model = model.merge_and_unload()
+            model.save_pretrained(directory)
+            tokenizer.save_pretrained(directory)
+
+        return save_final_atomically(out, save)
+    tmp = out / f".{FINAL_DIR_NAME}.tmp"
+    if accelerator.is_main_process and tmp.exists():
+        shutil.rmtree(tmp)
+    accelerator.wait_for_everyone()
+    trainer.save_model(str(tmp))
+    if accelerator.is_main_process:
+        tokenizer.save_pretrained(tmp)
+        save_final_atomically(out, lambda d: _move_contents(tmp, d))
+        shutil.rmtree(tmp, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    return out / FINAL_DIR_NAME
+
+
+def _move_contents(src: Path, dst: Path) -> None:
+    for child in src.iterdir():
+        os.replace(child, dst / child.name)
+
+
+def checkpointing_kwargs(enabled: bool) -> dict[str, Any]:
+    """Trainer arguments for activation (gradient) checkpointing, under transformers 5's name."""
+    return {"activation_checkpointing": True} if enabled else {}

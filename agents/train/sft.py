@@ -1,0 +1,175 @@
+"""Supervised fine-tuning (the paper's first stage) on TRL's ``SFTTrainer``.
+
+Whole sessions become multi-turn chats (:func:`agents.train.data.build_sft_dataset`), the
+loss is on assistant turns only (labels built by :func:`~agents.train.data.assistant_token_mask`,
+so no ``{% generation %}`` markers are needed in the chat template), full or LoRA
+fine-tuning, checkpoints every ``save_steps`` that ``resume`` continues from with the same
+data order, and at the end an atomically written ``final/`` model, an evaluation on the
+validation split through the rollout harness, and ``run_card.json``.
+
+Defaults are the paper's (SPEC section 3): 4 epochs, lr 2e-5. The CPU demo overrides
+them on the command line (see docs/TRAINING.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shop_env.corpus import Corpus
+
+__all__ = ["SFTRunConfig", "run_sft"]
+
+logger = logging.getLogger("agents.train")
+
+
+def _help(text: str, **extra: Any) -> Any:
+    return {"help": text, **extra}
+
+
+@dataclass
+class SFTRunConfig:
+    """Settings of one SFT run; every field is a ``python -m agents.train sft --<field>`` flag."""
+
+    model: str = field(default="smollm2-135m", metadata=_help("short model name or local model folder"))
+    corpus: str = field(default="demo", metadata=_help("corpus source: demo, opera:DIR or jsonl:PATH"))
+    train_split: str = field(default="train", metadata=_help("split to train on"))
+    eval_split: str = field(default="valid", metadata=_help("split to evaluate on after training"))
+    output_dir: str = field(default="runs/sft", metadata=_help("run folder: checkpoints, final/, run_card.json"))
+    epochs: float = field(default=4.0, metadata=_help("training epochs (paper: 4)"))
+    max_steps: int = field(default=-1, metadata=_help("stop after this many optimizer steps (-1: use epochs)"))
+    learning_rate: float = field(default=2e-5, metadata=_help("peak learning rate (paper: 2e-5)"))
+    lr_scheduler: str = field(default="cosine", metadata=_help("learning-rate schedule [choice]"))
+    warmup_ratio: float = field(default=0.03, metadata=_help("share of steps used for warm-up [choice]"))
+    per_device_batch_size: int = field(default=1, metadata=_help("chats per device per micro-batch"))
+    gradient_accumulation_steps: int = field(default=8, metadata=_help("micro-batches per optimizer step"))
+    max_length: int = field(default=4096, metadata=_help("tokens per chat; longer sessions are split into windows"))
+    persona: bool = field(default=False, metadata=_help("prepend the shopper's persona (Customer-R1)"))
+    limit_sessions: int | None = field(default=None, metadata=_help("train on the first N sessions only", type=int))
+    lora: bool = field(default=False, metadata=_help("train LoRA adapters (peft) instead of all weights"))
+    lora_r: int = field(default=16, metadata=_help("LoRA rank"))
+    lora_alpha: int = field(default=32, metadata=_help("LoRA alpha"))
+    lora_dropout: float = field(default=0.05, metadata=_help("LoRA dropout"))
+    lora_target_modules: str = field(default="all-linear", metadata=_help("LoRA targets: all-linear or a comma list"))
+    bf16: bool | None = field(default=None, metadata=_help("bf16 mixed precision (default: on for capable GPUs)",
+                                                           type=bool))
+    gradient_checkpointing: bool = field(default=False, metadata=_help("trade compute for memory"))
+    seed: int = field(default=0, metadata=_help("seed of weights init, data order and sampling"))
+    save_steps: int = field(default=100, metadata=_help("checkpoint every N optimizer steps"))
+    save_total_limit: int | None = field(default=3, metadata=_help("keep only the N newest checkpoints", type=int))
+    logging_steps: int = field(default=10, metadata=_help("log every N optimizer steps"))
+    report_to: str = field(default="tensorboard", metadata=_help("tensorboard, wandb, none, ..."))
+    resume: bool = field(default=False, metadata=_help("continue from the newest complete checkpoint"))
+    evaluate: bool = field(default=True, metadata=_help("evaluate the final model on eval_split"))
+    eval_sessions: int | None = field(default=None, metadata=_help("evaluate on the first N sessions", type=int))
+    eval_max_new_tokens: int = field(default=256, metadata=_help("answer length cap during evaluation"))
+    eval_batch_size: int = field(default=8, metadata=_help("sessions stepped together during evaluation"))
+
+    def __post_init__(self) -> None:
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if self.max_steps == -1 and self.epochs <= 0:
+            raise ValueError("set epochs > 0 or max_steps > 0")
+        for name in ("per_device_batch_size", "gradient_accumulation_steps", "save_steps", "logging_steps",
+                     "max_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+def run_sft(
+    config: SFTRunConfig,
+    *,
+    corpus: Corpus | None = None,
+    eval_corpus: Corpus | None = None,
+    callbacks: Sequence[Any] = (),
+) -> dict[str, Any]:
+    """Run (or resume) SFT; write ``final/`` and ``run_card.json`` into ``config.output_dir``.
+
+    Args:
+        config: the run's settings.
+        corpus: train on this corpus object instead of loading ``config.corpus``.
+        eval_corpus: evaluate on this corpus object instead of ``config.corpus``/``eval_split``.
+        callbacks: extra ``transformers.TrainerCallback`` objects.
+
+    Returns:
+        ``{"final_dir", "run_card", "resumed_from", "metrics"}``.
+    """
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    from agents.models import resolve_model
+
+    from ._common import (
+        checkpointing_kwargs,
+        load_tokenizer,
+        lora_config,
+        precision,
+        resume_point,
+        save_final,
+    )
+    from .data import build_sft_dataset, resolve_corpus
+    from .evaluate import evaluate_model
+    from .runcard import write_run_card
+
+    started = time.time()
+    out = Path(config.output_dir)
+    resume_from = resume_point(out, config.resume)
+    model_path = resolve_model(config.model)
+    tokenizer = load_tokenizer(model_path)
+    train_corpus = corpus if corpus is not None else resolve_corpus(config.corpus, config.train_split)
+    dataset = build_sft_dataset(train_corpus, tokenizer, max_length=config.max_length, persona=config.persona,
+                                limit=config.limit_sessions)
+    dataset = dataset.select_columns(["input_ids", "labels"])
+    use_cpu, bf16 = precision(config.bf16)
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype="float32")
+    args = SFTConfig(
+        output_dir=str(out),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.lr_scheduler,
+        warmup_steps=config.warmup_ratio,
+        per_device_train_batch_size=config.per_device_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        max_length=config.max_length,
+        packing=False,
+        **checkpointing_kwargs(config.gradient_checkpointing),
+        bf16=bf16,
+        use_cpu=use_cpu,
+        seed=config.seed,
+        data_seed=config.seed,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=config.save_total_limit,
+        logging_steps=config.logging_steps,
+        report_to=[] if config.report_to == "none" else [config.report_to],
+        dataloader_num_workers=0,
+    )
+    peft_config = (lora_config(config.lora_r, config.lora_alpha, config.lora_dropout, config.lora_target_modules)
+                   if config.lora else None)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                         peft_config=peft_config, callbacks=list(callbacks))
+    train_output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    final_dir = save_final(trainer, tokenizer, out)
+    metrics: dict[str, Any] = {"train": dict(train_output.metrics), "log_history": list(trainer.state.log_history),
+                               "global_step": trainer.state.global_step, "train_examples": len(dataset)}
+    if config.evaluate and trainer.accelerator.is_main_process:
+        eval_source = eval_corpus if eval_corpus is not None else resolve_corpus(config.corpus, config.eval_split)
+        metrics["eval"] = evaluate_model(final_dir, eval_source, split=config.eval_split, limit=config.eval_sessions,
+                                         max_new_tokens=config.eval_max_new_tokens,
+                                         batch_size=config.eval_batch_size, seed=config.seed,
+                                         sample_log=out / "eval_samples.jsonl")
+    card = None
+    if trainer.accelerator.is_main_process:
+        card = write_run_card(out, kind="sft", config=config, metrics=metrics, extra={
+            "corpus": train_corpus.describe(),
+            "model_path": str(model_path),
+            "resumed_from": str(resume_from) if resume_from else None,
+            "final_dir": str(final_dir),
+            "wall_s": time.time() - started,
+        })
+    return {"final_dir": final_dir, "run_card": card, "resumed_from": resume_from, "metrics": metrics}

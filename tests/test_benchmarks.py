@@ -1,0 +1,82 @@
+"""``python -m benchmarks.run`` and ``benchmarks.compare``: results files, resume, errors, metrics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import compare, run
+from benchmarks.report import metrics_from_records
+
+
+def _rec(sid, step, n, gold, pred, click_type=None, exact=None):
+    return {
+        "session_id": sid, "step_index": step, "num_steps": n, "last_step": step == n - 1,
+        "gold_action": gold, "predicted_action": pred, "click_type": click_type,
+        "parse_error": None if pred else "no json", "exact_match": bool(exact if exact is not None else pred == gold),
+        "reward": {"total": 1.0 if pred == gold else 0.0, "components": {"format": 0.5 if pred else 0.0}},
+    }
+
+
+def test_metrics_from_records_match_a_hand_computed_confusion_matrix():
+    C = {"type": "click", "name": "a"}
+    C2 = {"type": "click", "name": "b"}
+    T = {"type": "terminate"}
+    recs = [
+        _rec("s1", 0, 3, C, C), _rec("s1", 1, 3, C, C2), _rec("s1", 2, 3, T, T),
+        _rec("s2", 0, 2, C, T), _rec("s2", 1, 2, C, None, click_type="purchase"),
+    ]
+    m = metrics_from_records(recs, n_bootstrap=0)
+    # gold click x4: pred click 2, terminate 1, unparsed 1; gold terminate x1: pred terminate 1.
+    assert m["confusion"]["matrix"] == [[2, 0, 1], [0, 0, 0], [0, 0, 1]]
+    assert m["exact_match"] == pytest.approx(2 / 5)
+    assert m["type_accuracy"] == pytest.approx(3 / 5)
+    # click: P=2/2, R=2/4 -> F1 2/3; terminate: P=1/2, R=1/1 -> 2/3; type_and_submit absent in gold and
+    # prediction -> left out of the macro average.
+    assert m["type_macro_f1"] == pytest.approx(2 / 3)
+    assert m["parse_failure_rate"] == pytest.approx(1 / 5)
+    assert m["session_outcome"]["n"] == 2
+
+
+def test_default_suite_matches_the_issue():
+    agents = [s["agent"] for s in run.DEFAULT_SUITE]
+    assert agents == ["random", "majority", "heuristic", "oracle", "prompted"]
+    assert run.DEFAULT_SUITE[-1]["limit"] == 20 and run.DEFAULT_SUITE[-1]["token_budget"] == 2048
+
+
+def test_run_writes_results_and_resumes(tmp_path, capsys):
+    out = tmp_path / "res"
+    argv = ["--agent", "oracle", "--agent", "heuristic", "--limit", "4", "--output-path", str(out),
+            "--no-progress", "--bootstrap", "50"]
+    assert run.main(argv) == 0
+    data = json.loads((out / "oracle" / "results.json").read_text())
+    m = data["metrics"]
+    assert m["exact_match"] == 1.0 and m["type_accuracy"] == 1.0 and m["type_macro_f1"] == 1.0
+    assert data["generated_data"] is True and data["data"]["source"] == "demo"
+    assert {"config", "versions", "config_hash"} <= set(data)
+    assert (out / "oracle" / "per_type_accuracy.png").exists() and (out / "oracle" / "confusion.png").exists()
+    assert (out / "summary.md").read_text().count("|") > 10
+    heuristic = json.loads((out / "heuristic" / "results.json").read_text())
+    assert heuristic["metrics"]["exact_match"] < 1.0
+    printed = capsys.readouterr().out
+    assert "GENERATED" in printed
+    # second run resumes every session from the sample log: no new steps
+    assert run.main(argv) == 0
+    again = json.loads((out / "oracle" / "results.json").read_text())
+    assert again["metrics"]["throughput"]["new_steps"] == 0
+    assert again["metrics"]["exact_match"] == 1.0
+    assert compare.main([str(out)]) == 0
+    assert "oracle" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--agent", "nope"], "known agents"),
+    (["--agent", "oracle", "--data", "nosuch:thing"], "known prefixes"),
+    (["--agent", "oracle", "--data", "jsonl:/does/not/exist.jsonl"], "does/not/exist"),
+])
+def test_bad_input_gives_one_line_error(argv, message, tmp_path, capsys):
+    assert run.main(argv + ["--output-path", str(tmp_path / "r"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "r" / "oracle" / "results.json").exists()

@@ -1,0 +1,98 @@
+"""The shared rollout harness and the model-free baseline agents."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from agents.base import Generation
+from agents.rollout import read_sample_log, run_rollout
+from agents.simple import OracleAgent, RandomAgent, random_choices
+from rewards.metrics import exact_match
+from shop_env import Action
+from tests.fixtures import fixture_corpus
+
+
+def test_oracle_rollout_records_every_step(fixture_corpus):
+    res = run_rollout(OracleAgent(), {"corpus": fixture_corpus}, batch_size=2, progress=False)
+    assert len(res.records) == sum(len(s) for s in fixture_corpus)
+    assert all(r["exact_match"] and r["parse_error"] is None for r in res.records)
+    assert [r["step_index"] for r in res.records[:3]] == [0, 1, 2]
+    assert sum(r["last_step"] for r in res.records) == len(fixture_corpus)
+    json.dumps(res.records)  # records are JSON-able
+
+
+class CountingAgent:
+    """Oracle that fails after a number of calls (a killed run)."""
+
+    name = "counting"
+
+    def __init__(self, fail_after=None):
+        self.calls, self.fail_after = 0, fail_after
+
+    def act(self, observations, infos):
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            raise KeyboardInterrupt("killed")
+        return OracleAgent().act(observations, infos)
+
+
+def test_interrupted_rollout_resumes_from_its_sample_log(tmp_path):
+    corpus = fixture_corpus()
+    log = tmp_path / "samples.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        run_rollout(CountingAgent(fail_after=4), {"corpus": corpus}, batch_size=1, sample_log=log, progress=False)
+    with log.open("a") as f:
+        f.write('{"session_id": "trunc')  # a half-written line from the kill
+    partial = read_sample_log(log)
+    assert 0 < len(partial) < 8
+    agent = CountingAgent()
+    res = run_rollout(agent, {"corpus": corpus}, batch_size=1, sample_log=log, progress=False)
+    assert res.resumed_sessions == 1  # the 3-step session finished before the kill
+    assert agent.calls == 5  # only the unfinished 5-step session is redone
+    final = read_sample_log(log)
+    keys = [(r["session_id"], r["step_index"]) for r in final]
+    assert len(keys) == len(set(keys)) == 8
+    assert [(r["session_id"], r["step_index"]) for r in res.records] == keys
+
+
+def test_agent_returning_wrong_count_is_an_error(fixture_corpus):
+    class Bad:
+        name = "bad"
+
+        def act(self, observations, infos):
+            return [Generation("x")] * (len(observations) + 1)
+
+    with pytest.raises(RuntimeError, match="returned"):
+        run_rollout(Bad(), {"corpus": fixture_corpus}, progress=False)
+
+
+def test_random_agent_matches_its_expected_exact_match():
+    """Expected exact match of the random agent, computed from each page's candidates."""
+    from shop_env.html import candidates
+
+    from shop_env import load_corpus
+
+    corpus = load_corpus("demo", split="test")
+    sessions = list(range(40))
+    expected = []
+    for i in sessions:
+        for step in corpus[i].steps:
+            choices = random_choices(candidates(step.html))
+            expected.append(sum(exact_match(c, step.action) for c in choices) / len(choices))
+    res = run_rollout(RandomAgent(seed=1), {"corpus": corpus}, sessions=sessions, batch_size=8, progress=False)
+    observed = [r["exact_match"] for r in res.records]
+    assert len(observed) == len(expected)
+    mean_e = sum(expected) / len(expected)
+    var = sum(p * (1 - p) for p in expected) / len(expected) ** 2
+    assert abs(sum(observed) / len(observed) - mean_e) < 4 * math.sqrt(var) + 1e-9
+
+
+def test_heuristic_and_majority_agents_answer_valid_json(fixture_corpus):
+    from agents.simple import HeuristicAgent, MajorityAgent
+
+    for agent in (HeuristicAgent(), MajorityAgent(action=Action.terminate())):
+        res = run_rollout(agent, {"corpus": fixture_corpus}, progress=False)
+        assert all(r["parse_error"] is None for r in res.records)
