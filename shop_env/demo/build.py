@@ -11,8 +11,9 @@ import gzip
 import io
 import json
 import random
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..splits import hash_fraction
 from .personas import OPERA_LICENSE, OPERA_SOURCE, generate_personas, traits_from_persona

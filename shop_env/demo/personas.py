@@ -12,9 +12,10 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = [
     "LIKERT",

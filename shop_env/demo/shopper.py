@@ -15,7 +15,9 @@ back to the results shows up only as the next step's page.
 from __future__ import annotations
 
 import random
-from typing import Any, Mapping, Sequence
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .personas import Traits
 from .site import (
@@ -27,13 +29,37 @@ from .site import (
     results_page,
     results_section,
 )
-from .text import derive_query, normalise_goal, parse_goal, reformulate_query, slug
+from .text import (
+    COLORS,
+    GoalInfo,
+    content_words,
+    derive_query,
+    normalise_goal,
+    parse_goal,
+    reformulate_query,
+    slug,
+)
 
 __all__ = ["GENERATOR_ID", "simulate_session"]
 
 GENERATOR_ID = "shop_r1_gym.demo v1"
 
 _SEARCH_INPUT = "nav_bar.search_input"
+
+
+_PHRASE_END = re.compile(r"\b(?:with|that|in|for|which|and|under|size|color)\b|[,;]|\.\s")
+
+
+def _head_noun(goal: str, info: GoalInfo) -> str:
+    """The thing asked for, as people say it in a rationale ("plaid shirt" from "... plaid shirt with ...")."""
+    words: list[str] = []
+    for chunk in _PHRASE_END.split(normalise_goal(goal)):
+        words = [w for w in content_words(chunk) if w not in COLORS and w != info.size and not w.isdigit()]
+        if words:
+            break
+    if not words:
+        words = [w for w in info.words if w not in COLORS and w != info.size and not w.isdigit()]
+    return " ".join(words[-2:]) or "item"
 
 
 class _Script:
@@ -54,7 +80,7 @@ class _Script:
         # Session budget in steps: fun-loving and indecisive shoppers browse longer.
         self.budget = 4 + int(rng.gammavariate(2.2, 3.4 * (0.75 + 0.4 * t.fun + 0.3 * t.indecisive)))
         self.intent = rng.random() < 0.45 - 0.25 * t.fun - 0.15 * t.indecisive + 0.2 * t.quick
-        self.noun = " ".join(self.info.words[-2:]) or "something"
+        self.noun = _head_noun(goal, self.info)
         self.outcome = "terminate"
 
     # ------------------------------------------------------------------ recording

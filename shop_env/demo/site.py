@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .text import COLORS, parse_goal, slug, tokens
 
