@@ -18,12 +18,20 @@ __all__ = ["heuristic_action", "majority_action", "page_names"]
 def majority_action(sessions_or_corpus: Iterable[Session]) -> Action:
     """The most frequent full action (type, name, text) over the given sessions (ties: first seen).
 
+    A corpus that offers ``session_actions()`` (the demo corpus does) is counted from it,
+    which skips rendering every page.
+
     Raises:
         ValueError: no sessions or no steps.
     """
     counts: Counter[Action] = Counter()
-    for session in sessions_or_corpus:
-        counts.update(step.action for step in session.steps)
+    session_actions = getattr(sessions_or_corpus, "session_actions", None)
+    if callable(session_actions):
+        for actions in session_actions():
+            counts.update(actions)
+    else:
+        for session in sessions_or_corpus:
+            counts.update(step.action for step in session.steps)
     if not counts:
         raise ValueError("majority_action needs at least one session with steps")
     return counts.most_common(1)[0][0]

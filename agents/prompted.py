@@ -27,7 +27,7 @@ class PromptedAgent:
         system_prompt: the system turn; the paper's by default.
     """
 
-    def __init__(self, backend: Backend, config: GenerationConfig = GenerationConfig(),
+    def __init__(self, backend: Backend, config: GenerationConfig = GenerationConfig(),  # noqa: B008 (frozen)
                  system_prompt: str = SYSTEM_PROMPT) -> None:
         if not isinstance(system_prompt, str) or not system_prompt:
             raise ValueError("system_prompt must be a non-empty string")

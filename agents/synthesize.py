@@ -238,7 +238,7 @@ def synthesize_corpus(corpus: Sequence[Session], backend: Backend, output: str |
             messages = [rationale_messages(pending[si], ti, max_page_chars=max_page_chars) for si, ti in chunk]
             gens = backend.generate(messages, replace(config, seed=config.seed + calls))
             calls += 1
-            for (si, ti), gen in zip(chunk, gens):
+            for (si, ti), gen in zip(chunk, gens, strict=True):
                 results[(si, ti)] = clean_rationale(gen.text)
                 report.prompt_tokens += gen.prompt_tokens or 0
                 report.completion_tokens += gen.completion_tokens or 0

@@ -19,7 +19,8 @@ SUITES = {
     "html": "benchmarks.perf_html",
     "rewards": "benchmarks.perf_rewards",
     "env": "benchmarks.perf_env",
-    "harness": "benchmarks.perf_backends",
+    "harness": "benchmarks.perf_harness",
+    "backends": "benchmarks.perf_backends",
 }
 
 

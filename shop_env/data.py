@@ -220,7 +220,7 @@ def _print_tables(stats: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console()
-    label = " (generated)" if stats["generated"] else ""
+    label = " (GENERATED demo data, not real shoppers)" if stats["generated"] else ""
     summary = Table(title=f"{stats['source']} split={stats['split']}{label}", show_header=False)
     summary.add_column("key")
     summary.add_column("value", justify="right")

@@ -34,6 +34,9 @@ def test_light_imports_do_not_pull_in_torch():
         "import sys, agents, agents.base, agents.backends, agents.prompted, agents.models, agents.synthesize\n"
         "heavy = [m for m in ('torch', 'transformers', 'vllm', 'openai') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
+        "assert agents.GenerationConfig is agents.base.GenerationConfig\n"
+        "assert agents.PromptedAgent.__name__ == 'PromptedAgent'\n"
+        "assert not [m for m in ('torch', 'transformers') if m in sys.modules]\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
@@ -172,7 +175,7 @@ def _check_token_info(gen: Generation, vocab_size: int) -> None:
     assert all(lp <= 1e-5 for lp in gen.logprobs)
     # Offsets tile the decoded text exactly.
     assert info.offsets[0][0] == 0 and info.offsets[-1][1] == len(gen.text)
-    for (s0, e0), (s1, e1) in zip(info.offsets, info.offsets[1:]):
+    for (s0, e0), (s1, e1) in zip(info.offsets, info.offsets[1:], strict=False):
         assert s0 <= e0 == s1 <= e1
 
 
@@ -185,7 +188,7 @@ def test_prompted_agent_end_to_end_on_tiny_model(tiny_backend):
     gens = agent.act(OBSERVATIONS, [{} for _ in OBSERVATIONS])  # 3 chats, max_batch_size 2: two chunks
     assert len(gens) == 3
     vocab = tiny_backend.model.config.vocab_size
-    for obs, gen in zip(OBSERVATIONS, gens):
+    for obs, gen in zip(OBSERVATIONS, gens, strict=True):
         _check_token_info(gen, vocab)
         prompt = tiny_backend.tokenizer.apply_chat_template(to_messages(obs), tokenize=False,
                                                             add_generation_prompt=True)

@@ -175,7 +175,8 @@ def test_vllm_backend_offline_engine(model_dir, tmp_path):
     print(f"\n[vllm_cpu] VLLMBackend engine start {out['startup_s']:.1f} s", file=sys.stderr)
     assert all(t.strip() for t in out["texts"])
     assert out["texts"] == out["again"]  # per-request seeds make a batch repeatable
-    for ids, lps, n, p in zip(out["token_ids"], out["logprobs"], out["completion_tokens"], out["prompt_tokens"]):
+    for ids, lps, n, p in zip(out["token_ids"], out["logprobs"], out["completion_tokens"], out["prompt_tokens"],
+                              strict=True):
         assert len(ids) == len(lps) == n > 0 and p > 200
         assert all(lp <= 0 for lp in lps)
     assert out["token_info"] == [None] * len(PAGES)

@@ -30,7 +30,7 @@ def sampled_logprobs(token_ids: Sequence[int], logprobs: Sequence[dict[int, Any]
     if len(logprobs) != len(token_ids):
         raise ValueError(f"vLLM returned {len(logprobs)} log-prob positions for {len(token_ids)} tokens")
     out = []
-    for position, (token, candidates) in enumerate(zip(token_ids, logprobs)):
+    for position, (token, candidates) in enumerate(zip(token_ids, logprobs, strict=True)):
         entry = candidates.get(token) if candidates else None
         if entry is None:
             raise ValueError(f"vLLM log-probs at position {position} lack the sampled token {token}")

@@ -11,15 +11,16 @@ and step is labelled as generated. The package ships only compact session specs
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..corpus import Corpus
 from ..splits import SPLITS
-from ..types import Session
+from ..types import Action, Session
 from .build import read_specs
-from .render import check_session, session_from_spec
+from .render import action_from_spec, check_session, session_from_spec
 from .shopper import GENERATOR_ID
 
 __all__ = ["DATA_DIR", "DEMO_SPECS_PATH", "DemoCorpus", "GENERATOR_ID", "check_session", "load_demo"]
@@ -78,6 +79,11 @@ class DemoCorpus(Corpus):
         """The compact spec of session ``index`` (goal, page states, actions), without rendering."""
         return self._specs_list[index]
 
+    def session_actions(self) -> Iterator[list[Action]]:
+        """Each session's gold actions, read from the specs without rendering any page (fast)."""
+        for spec in self._specs_list:
+            yield [action_from_spec(st.get("a"), spec["id"], k) for k, st in enumerate(spec["steps"])]
+
     def _load(self, index: int) -> Session:
         hit = self._cache.get(index)
         if hit is not None:
@@ -102,7 +108,7 @@ class DemoCorpus(Corpus):
         return out
 
 
-_OPTIONS = ("path", "cache_size", "limit")
+_OPTIONS = ("path", "cache_size", "limit", "skip_invalid")
 
 
 def load_demo(split: str = "train", **opts: Any) -> DemoCorpus:
@@ -111,7 +117,8 @@ def load_demo(split: str = "train", **opts: Any) -> DemoCorpus:
     Args:
         split: ``"train"``, ``"valid"`` or ``"test"``.
         **opts: ``path`` (another spec file), ``cache_size`` (rendered sessions kept, default 4),
-            ``limit`` (first N sessions).
+            ``limit`` (first N sessions), ``skip_invalid`` (accepted for symmetry with the other
+            sources and ignored: the bundled specs are checked when they are built).
 
     Raises:
         ValueError: an unknown split or option.
@@ -119,4 +126,5 @@ def load_demo(split: str = "train", **opts: Any) -> DemoCorpus:
     unknown = sorted(set(opts) - set(_OPTIONS))
     if unknown:
         raise ValueError(f"load_demo: unknown option(s) {unknown}; accepted: {list(_OPTIONS)}")
+    opts.pop("skip_invalid", None)
     return DemoCorpus(split, **opts)

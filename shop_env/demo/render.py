@@ -11,7 +11,7 @@ from ..types import Action, Session, Step
 from .shopper import GENERATOR_ID
 from .site import page_meta, page_url, render_page
 
-__all__ = ["check_session", "session_from_spec"]
+__all__ = ["action_from_spec", "check_session", "session_from_spec"]
 
 _ACTION_NS = uuid.UUID("6f1c4a52-6d2b-4c53-9a57-64656d6f0001")
 
@@ -20,7 +20,8 @@ def _iso(epoch: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def _action(raw: Any, sid: str, k: int) -> Action:
+def action_from_spec(raw: Any, sid: str, k: int) -> Action:
+    """The Action of a spec step's ``a`` field (``["click", name]``, ...); errors name session, step, field."""
     if not isinstance(raw, list) or not raw:
         raise ValueError(f"session {sid!r}, step {k}, field 'a': expected a non-empty list, got {raw!r}")
     kind = raw[0]
@@ -51,7 +52,7 @@ def session_from_spec(spec: Mapping[str, Any], personas: Mapping[str, Mapping[st
         page = raw["page"]
         steps.append(Step(
             html=render_page(page, sid, goal),
-            action=_action(raw.get("a"), sid, k),
+            action=action_from_spec(raw.get("a"), sid, k),
             rationale=raw.get("r"),
             rationale_source="generated",
             url=page_url(page, sid),

@@ -39,7 +39,10 @@ __all__ = [
     "page_count",
     "page_url",
     "refinement_values",
+    "related_terms",
     "render_page",
+    "results_page",
+    "results_section",
     "search_results",
 ]
 
@@ -569,7 +572,8 @@ def _render_checkout(session_key: str, goal: str, state: Mapping[str, Any]) -> s
              '<input name="checkout.delivery_option.one_day" type="radio" aria-label="One-Day Delivery $9.99"></div>']
     for index, color, size, qty in lines:
         p = products[index]
-        parts.append(f"<div><span>{_e(p.title)}</span><span>{p.price}</span><span>Qty: {qty}</span></div>")
+        opt = "".join(f"<span>{label}: {_e(v)}</span>" for label, v in (("Color", color), ("Size", size)) if v)
+        parts.append(f"<div><span>{_e(p.title)}</span><span>{p.price}</span>{opt}<span>Qty: {qty}</span></div>")
     parts.append(f'<span>Order total: ${subtotal // 100}.{subtotal % 100:02d}</span>'
                  '<button name="checkout.place_order">Place your order</button></div>')
     return "".join(parts)

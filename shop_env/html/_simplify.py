@@ -116,7 +116,24 @@ def simplify(raw_html: str | bytes, *, max_slug_chars: int = MAX_SLUG_CHARS) -> 
     _simplify_structure(body)
     _finalise_text(body)
     _assign_names(body, max_slug_chars)
+    _keep_end_tags(body)
     return etree.tostring(root, method="html", encoding="unicode")
+
+
+_VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+                        "source", "track", "wbr"})
+
+
+def _keep_end_tags(body: etree._Element) -> None:
+    """Give empty non-void elements an empty text node.
+
+    libxml2's HTML serializer omits the optional end tag of an *empty* ``li`` (and similar),
+    so ``<li name="x"></li>after`` would come out as ``<li name="x">after`` and re-parse with
+    the following text inside the item; an empty text node makes it write the end tag.
+    """
+    for element in body.iter():
+        if isinstance(element.tag, str) and element.tag not in _VOID_TAGS and len(element) == 0 and not element.text:
+            element.text = ""
 
 
 def _append_text(parent: etree._Element, after: etree._Element | None, text: str) -> None:
