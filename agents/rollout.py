@@ -192,7 +192,8 @@ def run_rollout(
             if len(generations) != len(active):
                 raise RuntimeError(f"agent {getattr(agent, 'name', agent)!r} returned {len(generations)} "
                                    f"responses for {len(active)} observations")
-            for k, gen in zip(active, generations):
+            bar.set_postfix(steps=result.new_steps + len(active), refresh=False)
+            for k, gen in zip(active, generations, strict=True):
                 slot = slots[k]
                 assert slot is not None
                 obs, _, term, trunc, info = envs[k].step(gen)

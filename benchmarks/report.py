@@ -135,7 +135,7 @@ def write_plots(metrics: Mapping[str, Any], out_dir: str | os.PathLike, title: s
     written.append(str(p))
 
     conf = metrics["confusion"]
-    matrix = [row + [u] for row, u in zip(conf["matrix"], conf["unparsed_by_gold"])]
+    matrix = [row + [u] for row, u in zip(conf["matrix"], conf["unparsed_by_gold"], strict=False)]
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.imshow(matrix, cmap="Blues")
     cols = conf["labels"] + ["unparsed"]

@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ValueError, FileNotFoundError) as exc:
             print(f"error: agent {spec['agent']!r}: {exc}", file=sys.stderr)
             return 2
-        folder = out_root / (spec.get("folder") or "")
+        out_root / (spec.get("folder") or "")
         results[res["agent"] if res["agent"] != "prompted" else f"prompted:{Path(str(res['model'])).name}"] = res
     from .report import markdown_table
 

