@@ -62,11 +62,37 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         rows.append({"name": "median step ms at steps >= 15: budget vs unlimited history", "value":
                      statistics.median(late) * 1e3, "unit": "ms", "reference": statistics.median(late_ref) * 1e3,
                      "ratio": statistics.median(late) / statistics.median(late_ref)})
+    rows.extend(_long_session_rows(quick))
     for k in sorted(by_step):
         if k in (0, 5, 10, 15, 20, 30, 40) and by_step[k]:
             rows.append({"name": f"median step ms at step index {k} (n={len(by_step[k])})",
                          "value": statistics.median(by_step[k]) * 1e3, "unit": "ms", "reference": None, "ratio": None})
     return rows
+
+
+def _long_session_rows(quick: bool) -> list[dict[str, Any]]:
+    """One synthetic 300-step session made of demo pages: the last steps must cost what the
+    first ones do under a budget, while unlimited history grows with the step index."""
+    from shop_env import ListCorpus, Session, ShopSessionEnv, load_corpus
+
+    demo = load_corpus("demo", split="test")
+    steps = [st for i in range(30) for st in demo[i].steps]
+    n = 150 if quick else 300
+    long = Session("long-synthetic", tuple(steps[:n]), metadata={"generated": True})
+    out = []
+    timings = {}
+    for label, budget in (("budget 7000", 7000), ("no budget", None)):
+        env = ShopSessionEnv(corpus=ListCorpus([long]), token_budget=budget)
+        by_step = _per_step_times(env, [0])
+        first = statistics.median(t for k, v in by_step.items() if k < 20 for t in v)
+        last = statistics.median(t for k, v in by_step.items() if k >= n - 20 for t in v)
+        timings[label] = (first, last)
+    (f_b, l_b), (f_n, l_n) = timings["budget 7000"], timings["no budget"]
+    out.append({"name": f"{n}-step session, budget 7000: median ms of last 20 vs first 20 steps",
+                "value": l_b * 1e3, "unit": "ms", "reference": f_b * 1e3, "ratio": l_b / f_b})
+    out.append({"name": f"{n}-step session, no budget: median ms of last 20 vs first 20 steps",
+                "value": l_n * 1e3, "unit": "ms", "reference": f_n * 1e3, "ratio": l_n / f_n})
+    return out
 
 
 if __name__ == "__main__":

@@ -127,12 +127,7 @@ def write_plots(metrics: Mapping[str, Any], out_dir: str | os.PathLike, title: s
     ax.set_ylabel("accuracy")
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
-    p = out / "per_type_accuracy.png"
-    fig.savefig(p.with_name(p.name + ".tmp.png"), dpi=110)
-    os.replace(p.with_name(p.name + ".tmp.png"), p)
-    plt.close(fig)
-    written.append(str(p))
+    written.append(_save_figure(plt, fig, out / "per_type_accuracy.png"))
 
     conf = metrics["confusion"]
     matrix = [row + [u] for row, u in zip(conf["matrix"], conf["unparsed_by_gold"], strict=False)]
@@ -147,10 +142,15 @@ def write_plots(metrics: Mapping[str, Any], out_dir: str | os.PathLike, title: s
         for j, v in enumerate(row):
             ax.text(j, i, str(v), ha="center", va="center", fontsize=9)
     ax.set_title(f"{title}: action types")
-    fig.tight_layout()
-    p = out / "confusion.png"
-    fig.savefig(p.with_name(p.name + ".tmp.png"), dpi=110)
-    os.replace(p.with_name(p.name + ".tmp.png"), p)
-    plt.close(fig)
-    written.append(str(p))
+    written.append(_save_figure(plt, fig, out / "confusion.png"))
     return written
+
+
+def _save_figure(plt: Any, fig: Any, path: Path) -> str:
+    """Write a figure atomically (temp file, then rename) and close it."""
+    fig.tight_layout()
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    os.replace(tmp, path)
+    plt.close(fig)
+    return str(path)

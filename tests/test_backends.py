@@ -646,3 +646,28 @@ def test_default_model_generates_offline():
     for gen in gens:
         _check_token_info(gen, 49152)
         assert gen.prompt_tokens > 200  # the system prompt alone is ~200 tokens
+
+
+def test_json_object_end_stops_after_the_first_top_level_object(tiny_model_dir):
+    import torch
+    from transformers import AutoTokenizer
+
+    from agents.backends.transformers_backend import JSONObjectEnd
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    answer = 'Sure: {"rationale": "a } tricky \\" {brace", "action": {"type": "terminate"}}'
+    texts = [answer + " and then more text {x}", "no json here at all"]
+    rows = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+    width = max(len(r) for r in rows)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    prompt = [[pad] * 3, [pad] * 3]
+    stopper = JSONObjectEnd(tok, prompt_length=3, batch_size=2)
+    done = None
+    for t in range(1, width + 1):  # feed one generated token at a time, as generate does
+        ids = torch.tensor([p + (r + [pad] * width)[:t] for p, r in zip(prompt, rows, strict=True)])
+        done = stopper(ids, None)
+    assert done.tolist() == [True, False]
+    n = stopper.stop_length[0]
+    assert tok.decode(rows[0][:n]).strip().endswith('"terminate"}}')
+    assert "and then" not in tok.decode(rows[0][:n])
+    assert stopper.stop_length[1] is None

@@ -42,7 +42,7 @@ def test_metrics_from_records_match_a_hand_computed_confusion_matrix():
 def test_default_suite_matches_the_issue():
     agents = [s["agent"] for s in run.DEFAULT_SUITE]
     assert agents == ["random", "majority", "heuristic", "oracle", "prompted"]
-    assert run.DEFAULT_SUITE[-1]["limit"] == 20 and run.DEFAULT_SUITE[-1]["token_budget"] == 2048
+    assert run.DEFAULT_SUITE[-1]["limit"] == 5 and run.DEFAULT_SUITE[-1]["token_budget"] == 2048
 
 
 def test_run_writes_results_and_resumes(tmp_path, capsys):

@@ -84,7 +84,8 @@ class TransformersBackend:
     """
 
     def __init__(self, model: str | os.PathLike[str], *, dtype: Any = "auto", device: str | None = None,
-                 max_batch_size: int = 16, with_token_info: bool = True, name: str | None = None) -> None:
+                 max_batch_size: int = 16, with_token_info: bool = True, name: str | None = None,
+                 stop_at_json: bool = True) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -105,13 +106,15 @@ class TransformersBackend:
         hf_model = AutoModelForCausalLM.from_pretrained(load_dir, dtype=torch_dtype, **extra)
         hf_model.to(device)
         self._setup(hf_model, tokenizer, name or f"transformers:{model}", max_batch_size, with_token_info)
+        self.stop_at_json = stop_at_json
 
     @classmethod
     def from_model(cls, model: Any, tokenizer: Any, *, name: str = "transformers", max_batch_size: int = 16,
-                   with_token_info: bool = True) -> TransformersBackend:
+                   with_token_info: bool = True, stop_at_json: bool = True) -> TransformersBackend:
         """Wrap an already loaded model and tokenizer (trainers, tests); nothing is copied."""
         self = cls.__new__(cls)
         self._setup(model, tokenizer, name, max_batch_size, with_token_info)
+        self.stop_at_json = stop_at_json
         return self
 
     def _setup(self, model: Any, tokenizer: Any, name: str, max_batch_size: int, with_token_info: bool) -> None:
@@ -183,10 +186,18 @@ class TransformersBackend:
         }
         if not config.greedy:
             gen_kwargs.update(temperature=float(config.temperature), top_p=float(config.top_p), top_k=0)
+        stopper = None
+        if self.stop_at_json:
+            from transformers import StoppingCriteriaList
+
+            stopper = JSONObjectEnd(self.tokenizer, enc["input_ids"].shape[1], enc["input_ids"].shape[0])
+            extra_kwargs = {"stopping_criteria": StoppingCriteriaList([stopper])}
+        else:
+            extra_kwargs = {}
         started = time.perf_counter()
         # A fresh config: the model's own generation defaults (top_k=50, repetition penalty, ...)
         # must not change what the caller asked for.
-        result = self.model.generate(**enc, generation_config=HFGenerationConfig(**gen_kwargs))
+        result = self.model.generate(**enc, generation_config=HFGenerationConfig(**gen_kwargs), **extra_kwargs)
         latency = time.perf_counter() - started
 
         prompt_len = enc["input_ids"].shape[1]
@@ -199,6 +210,8 @@ class TransformersBackend:
         for row in range(sequences.shape[0]):
             ids = sequences[row].tolist()
             n = self._response_length(ids)
+            if stopper is not None and stopper.stop_length[row] is not None:
+                n = min(n, stopper.stop_length[row])
             ids = ids[:n]
             text = self.tokenizer.decode(ids, skip_special_tokens=True)
             logprobs = token_info = None
@@ -250,3 +263,60 @@ class TransformersBackend:
             logprob[:, t] = z.gather(-1, chosen).squeeze(-1) - step_lse
         return lse, mean, logprob, vocab
 
+
+
+class JSONObjectEnd:
+    """Stop a row once its generated text has closed its first top-level JSON object.
+
+    The paper's answer is one JSON object and nothing else, so nothing after the object can
+    change its score; on a CPU, not decoding the rest of ``max_new_tokens`` is most of the
+    cost of a step. Braces inside JSON strings (with escapes) are not counted. Tokens are
+    decoded one at a time: structural characters are ASCII, so split multi-byte characters
+    do not matter. ``stop_length[row]`` is the number of tokens up to the closing brace.
+    """
+
+    def __init__(self, tokenizer: Any, prompt_length: int, batch_size: int) -> None:
+        self.tokenizer = tokenizer
+        self.prompt_length = prompt_length
+        self._state = [[0, False, False] for _ in range(batch_size)]  # depth, in string, escaped
+        self.stop_length: list[int | None] = [None] * batch_size
+        self._seen = 0
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        total = input_ids.shape[1] - self.prompt_length
+        new = input_ids[:, self.prompt_length + self._seen:].tolist()
+        for row, ids in enumerate(new):
+            if self.stop_length[row] is not None:
+                continue
+            for offset, token in enumerate(ids):
+                if self._feed(row, self.tokenizer.decode([token], skip_special_tokens=True)):
+                    self.stop_length[row] = self._seen + offset + 1
+                    break
+        self._seen = total
+        return torch.tensor([n is not None for n in self.stop_length], dtype=torch.bool, device=input_ids.device)
+
+    def _feed(self, row: int, piece: str) -> bool:
+        state = self._state[row]
+        depth, in_string, escaped = state
+        closed = False
+        for ch in piece:
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"' and depth > 0:
+                in_string = True
+            elif ch == "{":
+                depth += 1
+            elif ch == "}" and depth > 0:
+                depth -= 1
+                if depth == 0:
+                    closed = True
+                    break
+        state[:] = [depth, in_string, escaped]
+        return closed

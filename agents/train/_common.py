@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +112,37 @@ def _move_contents(src: Path, dst: Path) -> None:
 def checkpointing_kwargs(enabled: bool) -> dict[str, Any]:
     """Trainer arguments for activation (gradient) checkpointing, under transformers 5's name."""
     return {"activation_checkpointing": True} if enabled else {}
+
+
+def field_help(text: str, **extra: Any) -> dict[str, Any]:
+    """Field metadata read by the command line: the flag's help text (and its type)."""
+    return {"help": text, **extra}
+
+
+@dataclass
+class SharedRunOptions:
+    """Options every training run has: fine-tuning mode, precision, run lifecycle, evaluation.
+
+    ``SFTRunConfig`` and ``GRPORunConfig`` inherit them, so both commands spell and
+    document them the same way.
+    """
+
+    lora: bool = field(default=False, metadata=field_help(
+        "train LoRA adapters (peft) instead of all weights (GRPO: the KL reference is the frozen base)"))
+    lora_r: int = field(default=16, metadata=field_help("LoRA rank"))
+    lora_alpha: int = field(default=32, metadata=field_help("LoRA alpha"))
+    lora_dropout: float = field(default=0.05, metadata=field_help("LoRA dropout"))
+    lora_target_modules: str = field(default="all-linear", metadata=field_help(
+        "LoRA targets: all-linear or a comma list"))
+    bf16: bool | None = field(default=None, metadata=field_help(
+        "bf16 mixed precision (default: on for capable GPUs)", type=bool))
+    gradient_checkpointing: bool = field(default=False, metadata=field_help("trade compute for memory"))
+    save_total_limit: int | None = field(default=3, metadata=field_help(
+        "keep only the N newest checkpoints", type=int))
+    report_to: str = field(default="tensorboard", metadata=field_help("tensorboard, wandb, none, ..."))
+    resume: bool = field(default=False, metadata=field_help("continue from the newest complete checkpoint"))
+    evaluate: bool = field(default=True, metadata=field_help("evaluate the final model on eval_split"))
+    eval_sessions: int | None = field(default=None, metadata=field_help(
+        "evaluate on the first N sessions", type=int))
+    eval_max_new_tokens: int = field(default=256, metadata=field_help("answer length cap during evaluation"))
+    eval_batch_size: int = field(default=8, metadata=field_help("sessions stepped together during evaluation"))

@@ -30,6 +30,9 @@ from typing import Any
 from shop_env.context import DEFAULT_TOKEN_BUDGET
 from shop_env.corpus import Corpus
 
+from ._common import SharedRunOptions
+from ._common import field_help as _help
+
 __all__ = [
     "GRPORunConfig",
     "TOKEN_INFO_COLUMN",
@@ -45,12 +48,10 @@ logger = logging.getLogger("agents.train")
 TOKEN_INFO_COLUMN = "token_info"
 
 
-def _help(text: str, **extra: Any) -> Any:
-    return {"help": text, **extra}
 
 
 @dataclass
-class GRPORunConfig:
+class GRPORunConfig(SharedRunOptions):
     """Settings of one GRPO run; every field is a ``python -m agents.train grpo --<field>`` flag.
 
     Defaults are the paper's (SPEC section 3). The global batch is counted in completions:
@@ -89,14 +90,6 @@ class GRPORunConfig:
         "max tokens of the prompt's user turn", type=int))
     persona: bool = field(default=False, metadata=_help("prepend the shopper's persona (Customer-R1)"))
     limit_sessions: int | None = field(default=None, metadata=_help("train on the first N sessions only", type=int))
-    lora: bool = field(default=False, metadata=_help("train LoRA adapters (peft); the reference is the frozen base"))
-    lora_r: int = field(default=16, metadata=_help("LoRA rank"))
-    lora_alpha: int = field(default=32, metadata=_help("LoRA alpha"))
-    lora_dropout: float = field(default=0.05, metadata=_help("LoRA dropout"))
-    lora_target_modules: str = field(default="all-linear", metadata=_help("LoRA targets: all-linear or a comma list"))
-    bf16: bool | None = field(default=None, metadata=_help("bf16 mixed precision (default: on for capable GPUs)",
-                                                           type=bool))
-    gradient_checkpointing: bool = field(default=False, metadata=_help("trade compute for memory"))
     use_vllm: bool = field(default=False, metadata=_help("generate with vLLM (GPU only)"))
     vllm_mode: str = field(default="colocate", metadata=_help("vLLM mode: colocate (same GPUs) or server"))
     vllm_server_host: str = field(default="0.0.0.0", metadata=_help("vLLM server host (server mode, `trl vllm-serve`)"))
@@ -106,15 +99,8 @@ class GRPORunConfig:
         "completions per extra forward pass for the rationale reward (memory: batch x tokens x vocab floats)"))
     seed: int = field(default=0, metadata=_help("seed of data order and sampling"))
     save_steps: int = field(default=50, metadata=_help("checkpoint every N optimizer steps"))
-    save_total_limit: int | None = field(default=3, metadata=_help("keep only the N newest checkpoints", type=int))
     logging_steps: int = field(default=1, metadata=_help("log every N optimizer steps"))
     log_completions: bool = field(default=False, metadata=_help("print sampled completions with their rewards"))
-    report_to: str = field(default="tensorboard", metadata=_help("tensorboard, wandb, none, ..."))
-    resume: bool = field(default=False, metadata=_help("continue from the newest complete checkpoint"))
-    evaluate: bool = field(default=True, metadata=_help("evaluate the final model on eval_split"))
-    eval_sessions: int | None = field(default=None, metadata=_help("evaluate on the first N sessions", type=int))
-    eval_max_new_tokens: int = field(default=256, metadata=_help("answer length cap during evaluation"))
-    eval_batch_size: int = field(default=8, metadata=_help("sessions stepped together during evaluation"))
 
     def __post_init__(self) -> None:
         if isinstance(self.history, str) and self.history.isdigit():

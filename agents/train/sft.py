@@ -22,17 +22,18 @@ from typing import Any
 
 from shop_env.corpus import Corpus
 
+from ._common import SharedRunOptions
+from ._common import field_help as _help
+
 __all__ = ["SFTRunConfig", "run_sft"]
 
 logger = logging.getLogger("agents.train")
 
 
-def _help(text: str, **extra: Any) -> Any:
-    return {"help": text, **extra}
 
 
 @dataclass
-class SFTRunConfig:
+class SFTRunConfig(SharedRunOptions):
     """Settings of one SFT run; every field is a ``python -m agents.train sft --<field>`` flag."""
 
     model: str = field(default="smollm2-135m", metadata=_help("short model name or local model folder"))
@@ -50,24 +51,9 @@ class SFTRunConfig:
     max_length: int = field(default=4096, metadata=_help("tokens per chat; longer sessions are split into windows"))
     persona: bool = field(default=False, metadata=_help("prepend the shopper's persona (Customer-R1)"))
     limit_sessions: int | None = field(default=None, metadata=_help("train on the first N sessions only", type=int))
-    lora: bool = field(default=False, metadata=_help("train LoRA adapters (peft) instead of all weights"))
-    lora_r: int = field(default=16, metadata=_help("LoRA rank"))
-    lora_alpha: int = field(default=32, metadata=_help("LoRA alpha"))
-    lora_dropout: float = field(default=0.05, metadata=_help("LoRA dropout"))
-    lora_target_modules: str = field(default="all-linear", metadata=_help("LoRA targets: all-linear or a comma list"))
-    bf16: bool | None = field(default=None, metadata=_help("bf16 mixed precision (default: on for capable GPUs)",
-                                                           type=bool))
-    gradient_checkpointing: bool = field(default=False, metadata=_help("trade compute for memory"))
     seed: int = field(default=0, metadata=_help("seed of weights init, data order and sampling"))
     save_steps: int = field(default=100, metadata=_help("checkpoint every N optimizer steps"))
-    save_total_limit: int | None = field(default=3, metadata=_help("keep only the N newest checkpoints", type=int))
     logging_steps: int = field(default=10, metadata=_help("log every N optimizer steps"))
-    report_to: str = field(default="tensorboard", metadata=_help("tensorboard, wandb, none, ..."))
-    resume: bool = field(default=False, metadata=_help("continue from the newest complete checkpoint"))
-    evaluate: bool = field(default=True, metadata=_help("evaluate the final model on eval_split"))
-    eval_sessions: int | None = field(default=None, metadata=_help("evaluate on the first N sessions", type=int))
-    eval_max_new_tokens: int = field(default=256, metadata=_help("answer length cap during evaluation"))
-    eval_batch_size: int = field(default=8, metadata=_help("sessions stepped together during evaluation"))
 
     def __post_init__(self) -> None:
         if self.learning_rate <= 0:
