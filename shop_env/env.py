@@ -11,7 +11,7 @@ not the agent, decides what comes next.
 from __future__ import annotations
 
 import functools
-import json
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +23,7 @@ from .corpus import Corpus, load_corpus
 from .spaces import ResponseSpace, StringSpace
 from .types import Session, Step
 
-__all__ = ["ShopSessionEnv"]
+__all__ = ["ShopSessionEnv", "describe_env"]
 
 _EPISODE_MODES = ("session", "step")
 _ORDERS = ("shuffle", "sequential")
@@ -319,6 +319,5 @@ def describe_env(env: ShopSessionEnv) -> dict[str, Any]:
         "context": env.context.config.to_dict(),
         "reward": reward_cfg,
         "episode": env.episode_mode,
-        "system_prompt_sha": __import__("hashlib").sha256(env.context.system_prompt.encode()).hexdigest()[:12],
-        "json": json.dumps(reward_cfg, sort_keys=True, default=str),
+        "system_prompt_sha": hashlib.sha256(env.context.system_prompt.encode()).hexdigest()[:12],
     }
