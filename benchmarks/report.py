@@ -18,9 +18,17 @@ from shop_env.types import Action
 __all__ = ["metrics_from_records", "write_json_atomic", "markdown_table", "write_plots", "format_rate"]
 
 
-def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """The paper's metrics plus reward means, parse failures, disagreement and outcome F1."""
+def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: int = 1000, seed: int = 0,
+                         reward: Any = "shop_r1") -> dict[str, Any]:
+    """The paper's metrics plus reward means, parse failures, disagreement and outcome F1.
+
+    ``reward`` is the reward the records were scored with; the disagreement rate (a reward
+    of at least half the best for the gold action while exact match is 0) comes from
+    :func:`rewards.analysis.disagreement` under it.
+    """
+    from rewards.analysis import disagreement
     from rewards.metrics import compute_metrics, outcome_f1
+    from shop_env.types import Step
 
     preds = [Action.from_dict(r["predicted_action"]) if r["predicted_action"] else None for r in records]
     golds = [Action.from_dict(r["gold_action"]) for r in records]
@@ -34,20 +42,15 @@ def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: i
     m["reward_mean"] = sum(float(r["reward"]["total"]) for r in records) / n
     m["reward_components_mean"] = {k: v / n for k, v in sorted(components.items())}
     m["parse_failure_rate"] = sum(1 for r in records if r["parse_error"]) / n
-    high = sum(1 for r in records if _high_not_exact(r))
-    m["reward_exact_disagreement_rate"] = high / n
+    steps = [Step(html="", action=g, click_type=r.get("click_type")) for g, r in zip(golds, records, strict=True)]
+    report = disagreement([r["response"] for r in records], golds, reward, steps=steps)
+    m["reward_exact_disagreement_rate"] = report["high_reward_not_exact_rate"]
     last = [r for r in records if r["last_step"]]
     if last:
         gold_outcomes = ["purchase" if r.get("click_type") == "purchase" else "terminate" for r in last]
         pred_outcomes = [_predicted_outcome(r) for r in last]
         m["session_outcome"] = outcome_f1(pred_outcomes, gold_outcomes)
     return m
-
-
-def _high_not_exact(record: Mapping[str, Any]) -> bool:
-    """Reward paid at least half the value term's worth while exact match says wrong."""
-    value = float(record["reward"]["components"].get("value", 0.0))
-    return value >= 0.5 and not record["exact_match"]
 
 
 def _predicted_outcome(record: Mapping[str, Any]) -> str | None:

@@ -123,7 +123,7 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path) ->
     result = run_rollout(agent, env_kwargs, limit=limit, batch_size=args.batch_size,
                          sample_log=out / "samples.jsonl", log_prompts=args.log_samples,
                          progress=not args.no_progress)
-    metrics = metrics_from_records(result.records, n_bootstrap=args.bootstrap, seed=args.seed)
+    metrics = metrics_from_records(result.records, n_bootstrap=args.bootstrap, seed=args.seed, reward=args.reward)
     metrics["throughput"] = {
         "new_steps": result.new_steps,
         "steps_per_s": result.steps_per_s,

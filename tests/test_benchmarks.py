@@ -16,6 +16,7 @@ def _rec(sid, step, n, gold, pred, click_type=None, exact=None):
         "gold_action": gold, "predicted_action": pred, "click_type": click_type,
         "parse_error": None if pred else "no json", "exact_match": bool(exact if exact is not None else pred == gold),
         "reward": {"total": 1.0 if pred == gold else 0.0, "components": {"format": 0.5 if pred else 0.0}},
+        "response": json.dumps({"rationale": "r", "action": pred}) if pred else "not json",
     }
 
 

@@ -90,7 +90,7 @@ def evaluate_model(
             backend.tokenizer.padding_side = padding_side  # the backend sets "left" for generation
     if not result.records:
         raise ValueError(f"evaluation produced no records (split {split!r}, limit {limit})")
-    metrics = metrics_from_records(result.records, n_bootstrap=n_bootstrap, seed=seed)
+    metrics = metrics_from_records(result.records, n_bootstrap=n_bootstrap, seed=seed, reward=reward)
     metrics["sessions"] = len({r["session_id"] for r in result.records})
     metrics["split"] = split
     return metrics
