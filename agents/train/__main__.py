@@ -40,7 +40,10 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     Booleans with a bool default become ``--x/--no-x``; fields whose default is ``None``
     take their type from ``metadata["type"]`` and accept ``none``.
     """
-    for f in dataclasses.fields(cls):
+    own = set(cls.__dict__.get("__annotations__", {}))
+    fields = dataclasses.fields(cls)
+    # The command's own options first, then the options every run shares.
+    for f in [f for f in fields if f.name in own] + [f for f in fields if f.name not in own]:
         flag = "--" + f.name.replace("_", "-")
         help_text = f.metadata.get("help", "")
         default = f.default

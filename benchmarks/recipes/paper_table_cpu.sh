@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The paper's Table 2 in miniature on CPU: the default model (SmolLM2-135M-Instruct) on the
+# GENERATED demo corpus. Rows: zero-shot, SFT, SFT + GRPO (binary), Shop-R1 (SFT + GRPO,
+# shop_r1 reward), and the no-DARS ablation, all evaluated with `python -m benchmarks.run` on
+# the same test sessions.
+#
+# Every stage checkpoints; rerun the script after an interruption and it resumes where it
+# stopped (finished stages are skipped, unfinished ones continue with --resume).
+# Context for CPU speed: latest-page history and a 1,024-token budget (say so next to any table).
+# GRPO's learning rate is raised from the paper's 1e-7 to move a short run (GRPO_LR).
+#
+# Knobs (environment): MODEL, RUNS, OUT, SFT_SESSIONS, SFT_MAX_STEPS, GRPO_STEPS, GRPO_LR,
+# GRPO_SESSIONS, EVAL_SESSIONS, PY.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+PY=${PY:-.venv/bin/python}
+MODEL=${MODEL:-smollm2-135m}
+RUNS=${RUNS:-runs/paper-table-cpu}
+OUT=${OUT:-benchmarks/results/paper-table-cpu}
+SFT_SESSIONS=${SFT_SESSIONS:-300}
+SFT_MAX_STEPS=${SFT_MAX_STEPS:--1}
+GRPO_STEPS=${GRPO_STEPS:-120}
+GRPO_LR=${GRPO_LR:-1e-6}
+GRPO_SESSIONS=${GRPO_SESSIONS:-400}
+EVAL_SESSIONS=${EVAL_SESSIONS:-40}
+BUDGET=1024
+
+resume_flag() {  # --resume when the run folder already holds a checkpoint
+  if compgen -G "$1/checkpoint-*" > /dev/null; then echo --resume; fi
+}
+
+sft_dir="$RUNS/sft"
+if [ ! -f "$sft_dir/run_card.json" ]; then
+  echo "[recipe] SFT: $SFT_SESSIONS sessions, 1 epoch"
+  "$PY" -m agents.train sft --model "$MODEL" --corpus demo --output-dir "$sft_dir" --epochs 1 \
+    --max-steps "$SFT_MAX_STEPS" --limit-sessions "$SFT_SESSIONS" --max-length 2048 --save-steps 20 \
+    --no-evaluate $(resume_flag "$sft_dir")
+fi
+
+for reward in binary shop_r1 no_dars; do
+  dir="$RUNS/grpo-$reward"
+  if [ ! -f "$dir/run_card.json" ]; then
+    echo "[recipe] GRPO from SFT, reward $reward, $GRPO_STEPS steps, lr $GRPO_LR"
+    "$PY" -m agents.train grpo --model "$sft_dir/final" --corpus demo --output-dir "$dir" --reward "$reward" \
+      --learning-rate "$GRPO_LR" --max-steps "$GRPO_STEPS" --num-generations 4 --per-device-batch-size 4 \
+      --gradient-accumulation-steps 1 --max-completion-length 128 --history latest --token-budget "$BUDGET" \
+      --limit-sessions "$GRPO_SESSIONS" --save-steps 10 --no-evaluate $(resume_flag "$dir")
+  fi
+done
+
+evaluate() {  # row name, model
+  "$PY" -m benchmarks.run --agent prompted --model "$2" --split test --limit "$EVAL_SESSIONS" \
+    --history latest --token-budget "$BUDGET" --temperature 0.6 --max-new-tokens 128 --no-progress \
+    --output-path "$OUT/$1"
+}
+evaluate zero-shot "$MODEL"
+evaluate sft "$sft_dir/final"
+evaluate sft-grpo-binary "$RUNS/grpo-binary/final"
+evaluate shop-r1 "$RUNS/grpo-shop_r1/final"
+evaluate no-dars "$RUNS/grpo-no_dars/final"
+"$PY" -m benchmarks.compare "$OUT"/* --output "$OUT/table.md"
