@@ -22,7 +22,7 @@ from shop_env.env import ShopSessionEnv
 
 from .base import Agent, Generation
 
-__all__ = ["RolloutResult", "make_record", "read_sample_log", "run_rollout"]
+__all__ = ["RolloutResult", "make_record", "read_sample_log", "run_fingerprint", "run_rollout"]
 
 
 @dataclass
@@ -101,6 +101,28 @@ def _complete_sessions(records: Iterable[dict[str, Any]]) -> dict[str, list[dict
     return done
 
 
+def run_fingerprint(agent: Any, env: ShopSessionEnv) -> str:
+    """Hash of everything that shapes a rollout's records: agent, sampling, reward, context, data.
+
+    A sample log is only resumed by a run with the same fingerprint, so results never mix
+    records made under different settings.
+    """
+    import hashlib
+
+    from shop_env.env import describe_env
+
+    desc = describe_env(env)
+    payload = {
+        "agent": getattr(agent, "name", type(agent).__name__),
+        "generation": repr(getattr(agent, "config", None)),
+        "reward": desc["reward"],
+        "context": desc["context"],
+        "system_prompt_sha": desc["system_prompt_sha"],
+        "data": {k: desc["corpus"].get(k) for k in ("source", "split")},
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def _rewrite_atomically(path: Path, records: Iterable[dict[str, Any]]) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     with tmp.open("w", encoding="utf-8") as f:
@@ -147,19 +169,26 @@ def run_rollout(
     first = ShopSessionEnv(**kwargs)
     corpus: Corpus = first.corpus
     kwargs["corpus"] = corpus
-    indices = list(range(len(corpus))) if sessions is None else list(sessions)
+    indices = list(dict.fromkeys(range(len(corpus)) if sessions is None else sessions))  # each session once
     if limit is not None:
         indices = indices[:limit]
     ids = corpus.session_ids()
+    fingerprint = run_fingerprint(agent, first)
 
     log_path = Path(sample_log) if sample_log is not None else None
     done: dict[str, list[dict[str, Any]]] = {}
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        done = _complete_sessions(read_sample_log(log_path))
+        old = read_sample_log(log_path)
+        other = {r.get("run_fingerprint") for r in old} - {fingerprint}
+        if other:
+            raise ValueError(f"{log_path} holds samples of another configuration (run fingerprint "
+                             f"{sorted(map(str, other))[0]} != {fingerprint}): use another output path or remove it")
+        complete = _complete_sessions(old)
+        # Keep every finished session in the log, also those this run does not ask for.
+        _rewrite_atomically(log_path, (r for recs in complete.values() for r in recs))
         wanted = {ids[i] for i in indices}
-        done = {sid: recs for sid, recs in done.items() if sid in wanted}
-        _rewrite_atomically(log_path, (r for recs in done.values() for r in recs))
+        done = {sid: recs for sid, recs in complete.items() if sid in wanted}
     pending = [i for i in indices if ids[i] not in done]
 
     envs = [first] + [ShopSessionEnv(**kwargs) for _ in range(min(batch_size, max(1, len(pending))) - 1)]
@@ -198,6 +227,8 @@ def run_rollout(
                 assert slot is not None
                 obs, _, term, trunc, info = envs[k].step(gen)
                 rec = make_record(slot["info"], slot["obs"], gen, info, log_prompt=log_prompts)
+                rec["session_outcome"] = envs[k].current_session.outcome  # type: ignore[union-attr]
+                rec["run_fingerprint"] = fingerprint
                 new.setdefault(rec["session_id"], []).append(rec)
                 result.new_steps += 1
                 result.completion_tokens += gen.completion_tokens or 0

@@ -47,23 +47,27 @@ def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: i
     m["reward_exact_disagreement_rate"] = report["high_reward_not_exact_rate"]
     last = [r for r in records if r["last_step"]]
     if last:
-        gold_outcomes = ["purchase" if r.get("click_type") == "purchase" else "terminate" for r in last]
+        gold_outcomes = [r.get("session_outcome") or ("purchase" if r.get("click_type") == "purchase" else "terminate")
+                         for r in last]
         pred_outcomes = [_predicted_outcome(r) for r in last]
         m["session_outcome"] = outcome_f1(pred_outcomes, gold_outcomes)
     return m
 
 
 def _predicted_outcome(record: Mapping[str, Any]) -> str | None:
-    """Outcome a model predicts at a session's last step: ``terminate`` when it answers
-    terminate, ``purchase`` when it clicks the gold purchase element, else ``other``."""
+    """Outcome a model predicts at a session's last step, from its answer alone.
+
+    A session's last step is where the shopper buys or leaves, so ``terminate`` reads as
+    leaving and a click as buying (whichever element; a wrong purchase counts against
+    purchase precision); typing a query predicts neither (``other``), and an unparsed answer
+    predicts nothing (``None``).
+    """
     pred = record["predicted_action"]
     if not pred:
         return None
     if pred["type"] == "terminate":
         return "terminate"
-    if record.get("click_type") == "purchase" and record["exact_match"]:
-        return "purchase"
-    return "other"
+    return "purchase" if pred["type"] == "click" else "other"
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:

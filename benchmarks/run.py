@@ -95,7 +95,6 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path) ->
     name = spec["agent"]
     folder = spec.get("folder") or (name if name != "prompted" else f"prompted-{Path(str(spec.get('model') or 'smollm2-135m')).name}")
     out = out_root / folder
-    out.mkdir(parents=True, exist_ok=True)
     corpus_options = {"config": args.opera_config} if args.opera_config else {}
     corpus = load_corpus(args.data, split=args.split, **corpus_options)
     generation = None
@@ -119,11 +118,15 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path) ->
     if backend is not None and hasattr(backend, "count_tokens"):
         env_kwargs["token_counter"] = backend.count_tokens
     limit = spec.get("limit", args.limit)
+    out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     result = run_rollout(agent, env_kwargs, limit=limit, batch_size=args.batch_size,
                          sample_log=out / "samples.jsonl", log_prompts=args.log_samples,
                          progress=not args.no_progress)
-    metrics = metrics_from_records(result.records, n_bootstrap=args.bootstrap, seed=args.seed, reward=args.reward)
+    from rewards import get_reward
+
+    metrics = metrics_from_records(result.records, n_bootstrap=args.bootstrap, seed=args.seed,
+                                   reward=get_reward(args.reward, parse_mode=args.parse))
     metrics["throughput"] = {
         "new_steps": result.new_steps,
         "steps_per_s": result.steps_per_s,
@@ -216,6 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, KeyError) as exc:
         print(f"error: cannot load data {args.data!r} split {args.split!r}: {exc}", file=sys.stderr)
         return 2
+    try:
+        from rewards import get_reward
+
+        get_reward(args.reward, parse_mode=args.parse)
+    except (KeyError, TypeError, ValueError) as exc:
+        print(f"error: reward {args.reward!r}: {str(exc).strip(chr(34))}", file=sys.stderr)
+        return 2
     label = "GENERATED demo corpus (not real shoppers)" if corpus.generated else "data"
     print(f"[benchmarks.run] {what}")
     print(f"[benchmarks.run] {label}: {args.data} split={args.split} ({len(corpus)} sessions); "
@@ -225,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for spec in suite:
         try:
             res = run_agent(spec, args, out_root)
-        except (ValueError, FileNotFoundError) as exc:
+        except (ValueError, FileNotFoundError, KeyError) as exc:
             print(f"error: agent {spec['agent']!r}: {exc}", file=sys.stderr)
             return 2
         out_root / (spec.get("folder") or "")

@@ -138,14 +138,17 @@ def cut_page(page_html: str, max_tokens: int, count: TokenCounter = estimate_tok
     if shown < len(elements):
         parts.append(f"<!-- {len(elements) - shown} more elements not shown -->")
     else:
-        text = _visible_text(page_html)
+        text = html_lib.escape(_visible_text(page_html), quote=False)
         room_chars = max(0, (max_tokens - used) * 3 - 16)
         if text and room_chars > 0:
             excerpt = text[:room_chars]
-            while excerpt and count(excerpt) + used > max_tokens:
+            while excerpt and count(excerpt) + 1 + used > max_tokens:
                 excerpt = excerpt[: int(len(excerpt) * 0.8)]
+            amp = excerpt.rfind("&")
+            if amp >= 0 and ";" not in excerpt[amp:]:
+                excerpt = excerpt[:amp]  # never end inside an escaped entity
             if excerpt:
-                parts.append(html_lib.escape(excerpt, quote=False))
+                parts.append(excerpt)
     return "\n".join(parts)
 
 
@@ -194,6 +197,14 @@ class EpisodeContext:
         persona = render_persona(session.persona) if cfg.persona else ""
         self._persona = f"[My persona]\n{persona}\n" if persona else ""
         self._persona_cost = builder.count(self._persona) if self._persona else 0
+        if self._persona and cfg.token_budget is not None:
+            # The persona may take at most a quarter of the budget: the page matters more.
+            while self._persona_cost > cfg.token_budget // 4 and len(persona) > 3:
+                persona = persona[: int(len(persona) * 0.8)].rstrip() + "..."
+                self._persona = f"[My persona]\n{persona}\n"
+                self._persona_cost = builder.count(self._persona)
+            if self._persona_cost > cfg.token_budget // 4:
+                self._persona, self._persona_cost = "", 0
 
     # -- cached blocks -------------------------------------------------------------------
     def _page(self, i: int) -> tuple[str, int]:
@@ -249,10 +260,15 @@ class EpisodeContext:
                 remaining -= cost
             i -= 1
         lines: list[int] = []
-        header_cost = self.builder.count("[My earlier actions]\n") if i >= 0 else 0
-        if remaining is not None:
-            remaining -= header_cost
-        while i >= 0:
+        show_block = i >= 0
+        if show_block and remaining is not None:
+            # The header as written at its longest (every older step omitted), plus the block's newline.
+            header_cost = self.builder.count(f"[My earlier actions] ({i + 1} older not shown)\n") + 1
+            if header_cost > remaining:
+                show_block = False
+            else:
+                remaining -= header_cost
+        while show_block and i >= 0:
             cost = self._line(i)[1]
             if remaining is not None and cost > remaining:
                 break
@@ -262,12 +278,12 @@ class EpisodeContext:
             i -= 1
 
         parts = [self._persona] if self._persona else []
-        if i >= 0 or lines:
+        if show_block:
             omitted = i + 1
             head = "[My earlier actions]"
             if omitted:
                 head += f" ({omitted} older not shown)"
-            parts.append(head + "\n" + "\n".join(self._line(j)[0] for j in reversed(lines)) + "\n")
+            parts.append(head + "\n" + "".join(self._line(j)[0] + "\n" for j in reversed(lines)) + "\n")
         for j in reversed(pairs):
             parts.append(self._page(j)[0])
             parts.append(self._action(j)[0])

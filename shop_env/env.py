@@ -153,7 +153,11 @@ class ShopSessionEnv(gym.Env[str, str]):
     @property
     def num_episodes(self) -> int:
         """Episodes per epoch (sessions, or steps in ``episode="step"`` mode) for this shard."""
-        return len(self._episode_list())
+        n = len(self._episode_list())
+        if n == 0:
+            raise ValueError(f"shard {self.shard} of {self.corpus!r} holds no episodes: use fewer shards "
+                             "(world_size at most the number of episodes)")
+        return n
 
     def _reorder(self) -> None:
         n = self.num_episodes

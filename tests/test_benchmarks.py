@@ -75,9 +75,42 @@ def test_run_writes_results_and_resumes(tmp_path, capsys):
     (["--agent", "nope"], "known agents"),
     (["--agent", "oracle", "--data", "nosuch:thing"], "known prefixes"),
     (["--agent", "oracle", "--data", "jsonl:/does/not/exist.jsonl"], "does/not/exist"),
+    (["--agent", "heuristic", "--reward", "nope"], "unknown reward"),
 ])
 def test_bad_input_gives_one_line_error(argv, message, tmp_path, capsys):
     assert run.main(argv + ["--output-path", str(tmp_path / "r"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
-    assert not (tmp_path / "r" / "oracle" / "results.json").exists()
+    assert not (tmp_path / "r").exists()  # nothing half-written
+
+
+def test_resume_refuses_samples_of_another_configuration(tmp_path, capsys):
+    out = tmp_path / "res"
+    base = ["--agent", "heuristic", "--limit", "3", "--output-path", str(out), "--no-progress", "--bootstrap", "0"]
+    assert run.main(base + ["--reward", "binary", "--history", "latest"]) == 0
+    assert run.main(base + ["--reward", "shop_r1"]) == 2
+    assert "another configuration" in capsys.readouterr().err
+    first = json.loads((out / "heuristic" / "results.json").read_text())
+    assert first["config"]["reward"]["name"] == "binary"  # the earlier results were not overwritten
+
+
+def test_resume_keeps_finished_sessions_outside_the_selection(tmp_path):
+    out = tmp_path / "res"
+    base = ["--agent", "oracle", "--output-path", str(out), "--no-progress", "--bootstrap", "0"]
+    assert run.main(base + ["--limit", "3"]) == 0
+    log = out / "oracle" / "samples.jsonl"
+    before = log.read_text().count("\n")
+    assert run.main(base + ["--limit", "1"]) == 0
+    assert log.read_text().count("\n") == before
+
+
+def test_outcome_f1_counts_a_wrong_purchase():
+    C = {"type": "click", "name": "buy"}
+    T = {"type": "terminate"}
+    recs = [
+        dict(_rec("a", 0, 1, C, C, click_type="purchase"), session_outcome="purchase"),
+        dict(_rec("b", 0, 1, T, C), session_outcome="terminate"),
+        dict(_rec("c", 0, 1, T, T), session_outcome="terminate"),
+    ]
+    out = metrics_from_records(recs, n_bootstrap=0)["session_outcome"]
+    assert out["per_class"]["purchase"]["precision"] == 0.5

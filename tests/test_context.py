@@ -120,3 +120,24 @@ def test_agents_can_read_current_page_and_past_actions_back():
         obs = ContextBuilder(cfg).observation(s, 3)
         assert current_page(obs) == s.steps[3].html
         assert past_actions(obs) == [st.action for st in s.steps[:3]]
+
+
+@pytest.mark.parametrize("history", ["full", "latest", 3])
+@pytest.mark.parametrize("budget", [300, 500, 1200, 2048])
+def test_budget_holds_on_every_demo_test_step(history, budget):
+    from shop_env import load_corpus
+
+    corpus = load_corpus("demo", split="test")
+    builder = ContextBuilder(ContextConfig(history=history, token_budget=budget, persona=True,
+                                           include_rationales=True))
+    for i in range(0, 60, 3):
+        ep = builder.episode(corpus[i])
+        for t in range(len(corpus[i])):
+            obs = ep.observation(t)
+            assert estimate_tokens(obs) <= budget, (i, t, estimate_tokens(obs))
+
+
+def test_cut_page_counts_escaped_text():
+    page = RESULTS.replace("</body>", "<p>" + "R&D <b>&lt;5&gt;</b> Tom & Jerry " * 400 + "</p></body>")
+    for budget in (200, 500):
+        assert estimate_tokens(cut_page(page, budget)) <= budget

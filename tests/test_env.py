@@ -213,3 +213,9 @@ def test_import_in_fresh_process_registers_and_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_empty_shard_is_a_clear_error():
+    env = ShopSessionEnv(corpus=fixture_corpus(), shard=(3, 4))
+    with pytest.raises(ValueError, match="holds no episodes"):
+        env.reset(seed=0)
