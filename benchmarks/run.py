@@ -83,8 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path) -> dict[str, Any]:
-    """Run one agent through the shared harness and write its result folder."""
+def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path, corpus: Any, reward: Any) -> dict[str, Any]:
+    """Run one agent through the shared harness and write its result folder.
+
+    ``corpus`` is the loaded split to evaluate on and ``reward`` the scorer (with the run's
+    parse mode); ``main`` loads and checks both once for every agent of the suite.
+    """
     from agents.base import GenerationConfig
     from agents.factory import make_agent
     from agents.rollout import run_rollout
@@ -96,7 +100,6 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path) ->
     folder = spec.get("folder") or (name if name != "prompted" else f"prompted-{Path(str(spec.get('model') or 'smollm2-135m')).name}")
     out = out_root / folder
     corpus_options = {"config": args.opera_config} if args.opera_config else {}
-    corpus = load_corpus(args.data, split=args.split, **corpus_options)
     generation = None
     backend_options: dict[str, Any] = {}
     if args.base_url:
@@ -109,7 +112,7 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path) ->
                        train_corpus=train, backend_options=backend_options)
     budget = spec.get("token_budget", args.token_budget)
     env_kwargs: dict[str, Any] = {
-        "corpus": corpus, "reward": args.reward, "history": args.history, "parse_mode": args.parse,
+        "corpus": corpus, "reward": reward, "history": args.history,
         "persona": args.persona,
     }
     if budget is not None:
@@ -123,10 +126,7 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path) ->
     result = run_rollout(agent, env_kwargs, limit=limit, batch_size=args.batch_size,
                          sample_log=out / "samples.jsonl", log_prompts=args.log_samples,
                          progress=not args.no_progress)
-    from rewards import get_reward
-
-    metrics = metrics_from_records(result.records, n_bootstrap=args.bootstrap, seed=args.seed,
-                                   reward=get_reward(args.reward, parse_mode=args.parse))
+    metrics = metrics_from_records(result.records, n_bootstrap=args.bootstrap, seed=args.seed, reward=reward)
     metrics["throughput"] = {
         "new_steps": result.new_steps,
         "steps_per_s": result.steps_per_s,
@@ -222,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from rewards import get_reward
 
-        get_reward(args.reward, parse_mode=args.parse)
+        reward = get_reward(args.reward, parse_mode=args.parse)
     except (KeyError, TypeError, ValueError) as exc:
         print(f"error: reward {args.reward!r}: {str(exc).strip(chr(34))}", file=sys.stderr)
         return 2
@@ -234,11 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     for spec in suite:
         try:
-            res = run_agent(spec, args, out_root)
+            res = run_agent(spec, args, out_root, corpus, reward)
         except (ValueError, FileNotFoundError, KeyError) as exc:
             print(f"error: agent {spec['agent']!r}: {exc}", file=sys.stderr)
             return 2
-        out_root / (spec.get("folder") or "")
         results[res["agent"] if res["agent"] != "prompted" else f"prompted:{Path(str(res['model'])).name}"] = res
     from .report import markdown_table
 

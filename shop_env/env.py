@@ -34,17 +34,6 @@ def _cached_corpus(source: str, split: str, options: tuple[tuple[str, Any], ...]
     return load_corpus(source, split=split, **dict(options))
 
 
-def _words(text: str, limit: int = 40) -> list[str]:
-    out = []
-    for w in text.split():
-        w = "".join(ch for ch in w.lower() if ch.isalnum())
-        if 2 < len(w) < 15 and w not in out:
-            out.append(w)
-        if len(out) >= limit:
-            break
-    return out
-
-
 class ShopSessionEnv(gym.Env[str, str]):
     """Gymnasium env over a corpus of shopping sessions.
 
@@ -296,10 +285,9 @@ class ShopSessionEnv(gym.Env[str, str]):
         if self._last_scored is not None:
             info["scored"] = self._last_scored
         if step is not None:
-            elements = self._candidates(step)
-            self.action_space.set_page([(c.name, c.kind) for c in elements], _words(step.html[-4000:]))
+            self.action_space.set_page(step.html)
             if self.with_candidates:
-                info["candidates"] = elements
+                info["candidates"] = self._candidates(step)
         return info
 
     def _candidates(self, step: Step) -> list[Any]:

@@ -9,7 +9,6 @@ space samples a *valid* answer for the current page from its element candidates,
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -50,43 +49,57 @@ class StringSpace(spaces.Space[str]):
 class ResponseSpace(StringSpace):
     """The agent's answer: a string; ``sample()`` returns a valid JSON answer for the page.
 
-    The env calls :meth:`set_page` with the current page's element candidates (pairs of
-    ``(name, kind)`` with kind ``"clickable"`` or ``"input"``). A sample picks an action
-    type, then a target among the candidates of the right kind. Objects with a ``text``
-    attribute (an agent's generation carrying token data) are accepted too.
+    The env calls :meth:`set_page` with the current page's simplified HTML; the page's
+    element candidates are parsed only when a sample is drawn (never on an env step that
+    nobody samples for). A sample picks an action type, then a target among the candidates
+    of the right kind. Objects with a ``text`` attribute (an agent's generation carrying
+    token data) are accepted too.
     """
+
+    _DEFAULT_WORDS = ("shoes", "blue", "cheap", "usb", "microphone", "size", "large")
 
     def __init__(self, max_length: int = 100_000, seed: int | np.random.Generator | None = None):
         super().__init__(max_length=max_length, min_length=0, seed=seed)
-        self._clickable: tuple[str, ...] = ()
-        self._inputs: tuple[str, ...] = ()
-        self._words: tuple[str, ...] = ("shoes", "blue", "cheap", "usb", "microphone", "size", "large")
+        self._page = ""
+        self._parsed: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] | None = None
 
-    def set_page(self, elements: Sequence[tuple[str, str]], words: Sequence[str] = ()) -> None:
-        self._clickable = tuple(n for n, k in elements if k != "input")
-        self._inputs = tuple(n for n, k in elements if k == "input")
-        if words:
-            self._words = tuple(words)
+    def set_page(self, page_html: str) -> None:
+        self._page, self._parsed = page_html, None
+
+    def _elements(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(clickable names, input names, query words) of the current page, parsed once."""
+        if self._parsed is None:
+            from .html import candidates
+
+            try:
+                elements = candidates(self._page) if self._page else []
+            except Exception:  # an unparseable page still allows terminate
+                elements = []
+            words = _words(self._page[-4000:]) or self._DEFAULT_WORDS
+            self._parsed = (tuple(c.name for c in elements if c.kind != "input"),
+                            tuple(c.name for c in elements if c.kind == "input"), tuple(words))
+        return self._parsed
 
     def contains(self, x: Any) -> bool:
         text = getattr(x, "text", x)
         return isinstance(text, str) and len(text) <= self.max_length
 
     def sample(self, mask: Any = None, probability: Any = None) -> str:
+        clickable, inputs, words = self._elements()
         choices = ["terminate"]
-        if self._clickable:
+        if clickable:
             choices.append("click")
-        if self._inputs:
+        if inputs:
             choices.append("type_and_submit")
         kind = choices[int(self.np_random.integers(len(choices)))]
         if kind == "click":
-            action = {"type": "click", "name": self._clickable[int(self.np_random.integers(len(self._clickable)))]}
+            action = {"type": "click", "name": clickable[int(self.np_random.integers(len(clickable)))]}
         elif kind == "type_and_submit":
             n_words = int(self.np_random.integers(1, 4))
-            text = " ".join(self._words[int(i)] for i in self.np_random.integers(len(self._words), size=n_words))
+            text = " ".join(words[int(i)] for i in self.np_random.integers(len(words), size=n_words))
             action = {
                 "type": "type_and_submit",
-                "name": self._inputs[int(self.np_random.integers(len(self._inputs)))],
+                "name": inputs[int(self.np_random.integers(len(inputs)))],
                 "text": text,
             }
         else:
@@ -94,7 +107,19 @@ class ResponseSpace(StringSpace):
         return json.dumps({"rationale": "I pick this at random.", "action": action})
 
     def __repr__(self) -> str:
-        return f"ResponseSpace(clickable={len(self._clickable)}, inputs={len(self._inputs)})"
+        return f"ResponseSpace(page={len(self._page)} chars)"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ResponseSpace) and self.max_length == other.max_length
+
+
+def _words(text: str, limit: int = 40) -> list[str]:
+    """Distinct words of a page, for random queries in sampled type_and_submit answers."""
+    out: list[str] = []
+    for w in text.split():
+        w = "".join(ch for ch in w.lower() if ch.isalnum())
+        if 2 < len(w) < 15 and w not in out:
+            out.append(w)
+        if len(out) >= limit:
+            break
+    return out
