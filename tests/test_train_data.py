@@ -94,6 +94,34 @@ def test_build_sft_dataset_fits_max_length(tokenizer, fixture_corpus):
     assert all(any(t != train_data.IGNORE_INDEX for t in lab) for lab in ds["labels"])
 
 
+def test_sft_step_examples_are_the_evaluation_prompt_plus_the_gold_answer(tokenizer, fixture_corpus):
+    """--examples step: one chat per step whose prompt is exactly what the env shows at that step."""
+    from shop_env import ShopSessionEnv
+
+    counter = train_data.tokenizer_counter(tokenizer)
+    rows = train_data.sft_step_chats(fixture_corpus, context=train_data.ContextConfig(history="latest",
+                                                                                      token_budget=300),
+                                     token_counter=counter)
+    assert len(rows) == sum(len(s.steps) for s in fixture_corpus)
+    env = ShopSessionEnv(corpus=fixture_corpus, history="latest", token_budget=300, token_counter=counter)
+    for index, session in enumerate(fixture_corpus):
+        obs, _ = env.reset(options={"session_index": index})
+        mine = [r for r in rows if r["session_id"] == session.session_id]
+        for t, (row, step) in enumerate(zip(mine, session.steps, strict=True)):
+            assert row["first_step"] == row["last_step"] == t
+            assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
+            assert row["messages"][1]["content"] == obs
+            assert row["messages"][2]["content"] == train_data.answer_text(step)
+            obs, *_ = env.step(train_data.answer_text(step))
+
+    ds = train_data.build_sft_dataset(fixture_corpus, tokenizer, max_length=600, examples="step",
+                                      history="latest", token_budget=300)
+    assert len(ds) == len(rows)
+    assert all(len(x) <= 600 for x in ds["input_ids"])
+    with pytest.raises(ValueError, match="examples must be"):
+        train_data.build_sft_dataset(fixture_corpus, tokenizer, examples="sessions")
+
+
 def test_grpo_rows_are_one_prompt_per_step_without_rationales(fixture_corpus):
     from shop_env import Action
 

@@ -95,7 +95,7 @@ def test_self_certainty_uses_the_policys_logits_over_the_rationale_tokens(tiny_m
 
     config = GRPORunConfig(model=str(tiny_model_dir), output_dir=str(tmp_path / "g"), max_steps=1,
                            num_generations=2, per_device_batch_size=2, gradient_accumulation_steps=1,
-                           token_budget=150, report_to="none", self_certainty_batch_size=2)
+                           token_budget=150, report_to="none", self_certainty_batch_size=2, bf16=False)
     trainer = build_grpo_trainer(config, corpus=fixture_corpus)
     tokenizer = trainer.processing_class
     gold = Action.click("refinements.price_low_to_high")
@@ -108,7 +108,8 @@ def test_self_certainty_uses_the_policys_logits_over_the_rationale_tokens(tiny_m
     model = trainer.model
     for p_ids, c_ids, info in zip(prompt_ids, completion_ids, infos, strict=True):
         with torch.no_grad():  # one unpadded sequence: logits at position j predict token j + 1
-            logits = model(input_ids=torch.tensor([p_ids + c_ids])).logits[0, len(p_ids) - 1:-1].float()
+            ids = torch.tensor([p_ids + c_ids], device=model.device)
+            logits = model(input_ids=ids).logits[0, len(p_ids) - 1:-1].float().cpu()
         assert len(info.logsumexp) == len(c_ids) == len(info.offsets)
         assert torch.allclose(torch.tensor(info.logsumexp), torch.logsumexp(logits, -1), atol=1e-4)
         assert torch.allclose(torch.tensor(info.mean_logit), logits.mean(-1), atol=1e-4)
@@ -143,7 +144,7 @@ class _KillAfterCheckpoint:
 
 def test_killed_sft_run_resumes_with_the_same_data_order(tiny_model_dir, fixture_corpus, tmp_path):
     common = dict(max_steps=4, save_steps=2, per_device_batch_size=2, learning_rate=3e-3, limit_sessions=None,
-                  max_length=400)
+                  max_length=400, bf16=False)
     straight = run_sft(_sft_config(tiny_model_dir, tmp_path / "straight", **common), corpus=fixture_corpus)
 
     killed_dir = tmp_path / "killed"
@@ -160,13 +161,15 @@ def test_killed_sft_run_resumes_with_the_same_data_order(tiny_model_dir, fixture
 
     # Same data order and optimizer state: the resumed run ends where the uninterrupted one did,
     # and logs the same losses for steps 3 and 4.
+    # On a GPU, embedding backward adds with atomics (run-to-run noise), hence the looser bound.
+    atol, rel = (1e-4, 1e-4) if torch.cuda.is_available() else (1e-6, 1e-5)
     a, b = _weights(straight["final_dir"]), _weights(resumed["final_dir"])
     for key in a:
-        assert torch.allclose(a[key], b[key], atol=1e-6), key
+        assert torch.allclose(a[key], b[key], atol=atol), key
     losses = {h["step"]: h["loss"] for h in straight["metrics"]["log_history"] if "loss" in h}
     resumed_losses = {h["step"]: h["loss"] for h in resumed["metrics"]["log_history"] if "loss" in h}
     for step in (3, 4):
-        assert resumed_losses[step] == pytest.approx(losses[step], rel=1e-5)
+        assert resumed_losses[step] == pytest.approx(losses[step], rel=rel)
     card = json.loads((killed_dir / "run_card.json").read_text())
     assert card["resumed_from"].endswith("checkpoint-2")
 

@@ -40,6 +40,7 @@ __all__ = [
     "grpo_rows",
     "resolve_corpus",
     "sft_chats",
+    "sft_step_chats",
     "tokenize_sft_chat",
     "tokenizer_counter",
     "verl_rows",
@@ -121,6 +122,37 @@ def sft_chats(
                             "messages": messages})
             upto = first - 1
         rows.extend(reversed(windows))
+    return rows
+
+
+def sft_step_chats(
+    corpus: str | Corpus,
+    *,
+    split: str = "train",
+    context: ContextConfig | None = None,
+    token_counter: Callable[[str], int] | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """One chat per session step: the exact prompt the env, agents and GRPO use, plus the gold answer.
+
+    The per-step alternative to :func:`sft_chats` [choice, not the paper's]: with a short
+    ``history`` (``"latest"``) and a small budget each example is about one budget long, so
+    SFT trains on what evaluation shows. Past rationales are left out, as in RL prompts.
+
+    Returns:
+        Rows ``{"session_id", "first_step", "last_step", "messages"}`` (``first_step == last_step``).
+    """
+    corpus = resolve_corpus(corpus, split)
+    base = context or ContextConfig()
+    config = ContextConfig(history=base.history, include_rationales=False, persona=base.persona,
+                           token_budget=base.token_budget)
+    builder = ContextBuilder(config, token_counter=token_counter)
+    rows: list[dict[str, Any]] = []
+    for session in _sessions(corpus, limit):
+        episode = builder.episode(session)
+        for t, step in enumerate(session.steps):
+            messages = episode.messages(t) + [{"role": "assistant", "content": answer_text(step)}]
+            rows.append({"session_id": session.session_id, "first_step": t, "last_step": t, "messages": messages})
     return rows
 
 
@@ -209,20 +241,35 @@ def build_sft_dataset(
     max_length: int = 2048,
     persona: bool = False,
     limit: int | None = None,
+    examples: str = "session",
+    history: str | int = "full",
+    token_budget: int | None = DEFAULT_TOKEN_BUDGET,
 ) -> Any:
     """A tokenized ``datasets.Dataset`` of SFT chats with assistant-only labels.
 
     Columns: ``input_ids``, ``labels``, ``session_id``, ``first_step``, ``last_step``.
-    Chat windows are sized with the tokenizer so that each fits ``max_length``.
+
+    Args:
+        examples: ``"session"`` (the paper: whole sessions as multi-turn chats, windows sized
+            with the tokenizer to fit ``max_length``; ``history``/``token_budget`` unused) or
+            ``"step"`` (:func:`sft_step_chats`: one chat per step with the ``history`` and
+            ``token_budget`` prompt that evaluation uses; ``max_length`` still caps each chat).
     """
     from datasets import Dataset
 
-    system_tokens = tokenizer_counter(tokenizer, _PER_MESSAGE_OVERHEAD)(
-        ContextBuilder().system_prompt)
-    budget = max(64, max_length - system_tokens - 8)
-    context = ContextConfig(persona=persona, token_budget=budget)
-    chats = sft_chats(corpus, split=split, context=context,
-                      token_counter=tokenizer_counter(tokenizer, _PER_MESSAGE_OVERHEAD), limit=limit)
+    if examples == "session":
+        system_tokens = tokenizer_counter(tokenizer, _PER_MESSAGE_OVERHEAD)(
+            ContextBuilder().system_prompt)
+        budget = max(64, max_length - system_tokens - 8)
+        context = ContextConfig(persona=persona, token_budget=budget)
+        chats = sft_chats(corpus, split=split, context=context,
+                          token_counter=tokenizer_counter(tokenizer, _PER_MESSAGE_OVERHEAD), limit=limit)
+    elif examples == "step":
+        context = ContextConfig(history=history, persona=persona, token_budget=token_budget)
+        chats = sft_step_chats(corpus, split=split, context=context, token_counter=tokenizer_counter(tokenizer),
+                               limit=limit)
+    else:
+        raise ValueError(f"examples must be 'session' or 'step', got {examples!r}")
     columns: dict[str, list[Any]] = {k: [] for k in ("input_ids", "labels", "session_id", "first_step", "last_step")}
     for chat in chats:
         example = tokenize_sft_chat(tokenizer, chat["messages"], max_length)

@@ -1,6 +1,7 @@
 """Supervised fine-tuning (the paper's first stage) on TRL's ``SFTTrainer``.
 
-Whole sessions become multi-turn chats (:func:`agents.train.data.build_sft_dataset`), the
+Whole sessions become multi-turn chats (the paper), or with ``--examples step`` one chat per step
+with the prompt evaluation uses (:func:`agents.train.data.build_sft_dataset`); the
 loss is on assistant turns only (labels built by :func:`~agents.train.data.assistant_token_mask`,
 so no ``{% generation %}`` markers are needed in the chat template), full or LoRA
 fine-tuning, checkpoints every ``save_steps`` that ``resume`` continues from with the same
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shop_env.context import DEFAULT_TOKEN_BUDGET
 from shop_env.corpus import Corpus
 
 from ._common import SharedRunOptions
@@ -50,6 +52,13 @@ class SFTRunConfig(SharedRunOptions):
     gradient_accumulation_steps: int = field(default=8, metadata=_help("micro-batches per optimizer step"))
     max_length: int = field(default=4096, metadata=_help("tokens per chat; longer sessions are split into windows"))
     persona: bool = field(default=False, metadata=_help("prepend the shopper's persona (Customer-R1)"))
+    examples: str = field(default="session", metadata=_help(
+        "session: whole sessions as multi-turn chats (paper); step: one chat per step with the "
+        "--history/--token-budget prompt that evaluation and GRPO use [choice]"))
+    history: str = field(default="full", metadata=_help("prompt history of --examples step: full, latest or a "
+                                                        "number of pages"))
+    token_budget: int | None = field(default=DEFAULT_TOKEN_BUDGET, metadata=_help(
+        "max tokens of the user turn with --examples step", type=int))
     limit_sessions: int | None = field(default=None, metadata=_help("train on the first N sessions only", type=int))
     seed: int = field(default=0, metadata=_help("seed of weights init, data order and sampling"))
     save_steps: int = field(default=100, metadata=_help("checkpoint every N optimizer steps"))
@@ -60,6 +69,10 @@ class SFTRunConfig(SharedRunOptions):
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
         if self.max_steps == -1 and self.epochs <= 0:
             raise ValueError("set epochs > 0 or max_steps > 0")
+        if self.examples not in ("session", "step"):
+            raise ValueError(f"examples must be 'session' or 'step', got {self.examples!r}")
+        if isinstance(self.history, str) and self.history.isdigit():
+            self.history = int(self.history)  # type: ignore[assignment]
         for name in ("per_device_batch_size", "gradient_accumulation_steps", "save_steps", "logging_steps",
                      "max_length"):
             if getattr(self, name) < 1:
@@ -108,7 +121,8 @@ def run_sft(
     tokenizer = load_tokenizer(model_path)
     train_corpus = corpus if corpus is not None else resolve_corpus(config.corpus, config.train_split)
     dataset = build_sft_dataset(train_corpus, tokenizer, max_length=config.max_length, persona=config.persona,
-                                limit=config.limit_sessions)
+                                limit=config.limit_sessions, examples=config.examples, history=config.history,
+                                token_budget=config.token_budget)
     dataset = dataset.select_columns(["input_ids", "labels"])
     use_cpu, bf16 = precision(config.bf16)
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype="float32")

@@ -6,10 +6,15 @@
 #
 # Every stage checkpoints; rerun the script after an interruption and it resumes where it
 # stopped (finished stages are skipped, unfinished ones continue with --resume).
-# Context for CPU speed: latest-page history and a 1,024-token budget (say so next to any table).
-# GRPO's learning rate is raised from the paper's 1e-7 to move a short run (GRPO_LR).
+# Context for CPU speed: latest-page history and a 1,024-token budget everywhere (say so next to
+# any table). SFT trains on one chat per step with that same prompt (--examples step), not on
+# whole-session chats: a demo page is ~1,700 tokens, so 300 whole sessions are 5.8M tokens
+# (about 24 h of CPU for one epoch), while the per-step prompts are what evaluation shows.
+# SFT sees SFT_MAX_STEPS x 4 steps drawn at random from the first SFT_SESSIONS sessions; its
+# learning rate (SFT_LR) and GRPO's (GRPO_LR, the paper's 1e-7 raised to move a 100-step run)
+# are stated in each run's run_card.json.
 #
-# Knobs (environment): MODEL, RUNS, OUT, SFT_SESSIONS, SFT_MAX_STEPS, GRPO_STEPS, GRPO_LR,
+# Knobs (environment): MODEL, RUNS, OUT, SFT_SESSIONS, SFT_MAX_STEPS, SFT_LR, GRPO_STEPS, GRPO_LR,
 # GRPO_SESSIONS, EVAL_SESSIONS, PY.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,11 +24,12 @@ MODEL=${MODEL:-smollm2-135m}
 RUNS=${RUNS:-runs/paper-table-cpu}
 OUT=${OUT:-benchmarks/results/paper-table-cpu}
 SFT_SESSIONS=${SFT_SESSIONS:-300}
-SFT_MAX_STEPS=${SFT_MAX_STEPS:--1}
-GRPO_STEPS=${GRPO_STEPS:-120}
-GRPO_LR=${GRPO_LR:-1e-6}
+SFT_MAX_STEPS=${SFT_MAX_STEPS:-60}
+SFT_LR=${SFT_LR:-5e-5}
+GRPO_STEPS=${GRPO_STEPS:-100}
+GRPO_LR=${GRPO_LR:-3e-6}
 GRPO_SESSIONS=${GRPO_SESSIONS:-400}
-EVAL_SESSIONS=${EVAL_SESSIONS:-40}
+EVAL_SESSIONS=${EVAL_SESSIONS:-30}
 BUDGET=1024
 
 resume_flag() {  # --resume when the run folder already holds a checkpoint
@@ -32,10 +38,11 @@ resume_flag() {  # --resume when the run folder already holds a checkpoint
 
 sft_dir="$RUNS/sft"
 if [ ! -f "$sft_dir/run_card.json" ]; then
-  echo "[recipe] SFT: $SFT_SESSIONS sessions, 1 epoch"
-  "$PY" -m agents.train sft --model "$MODEL" --corpus demo --output-dir "$sft_dir" --epochs 1 \
-    --max-steps "$SFT_MAX_STEPS" --limit-sessions "$SFT_SESSIONS" --max-length 2048 --save-steps 20 \
-    --no-evaluate $(resume_flag "$sft_dir")
+  echo "[recipe] SFT: $SFT_MAX_STEPS steps x 4 step-chats from $SFT_SESSIONS sessions, lr $SFT_LR"
+  "$PY" -m agents.train sft --model "$MODEL" --corpus demo --output-dir "$sft_dir" --examples step \
+    --history latest --token-budget "$BUDGET" --max-length 2048 --max-steps "$SFT_MAX_STEPS" \
+    --per-device-batch-size 1 --gradient-accumulation-steps 4 --learning-rate "$SFT_LR" \
+    --limit-sessions "$SFT_SESSIONS" --save-steps 5 --logging-steps 5 --no-evaluate $(resume_flag "$sft_dir")
 fi
 
 for reward in binary shop_r1 no_dars; do
@@ -45,11 +52,13 @@ for reward in binary shop_r1 no_dars; do
     "$PY" -m agents.train grpo --model "$sft_dir/final" --corpus demo --output-dir "$dir" --reward "$reward" \
       --learning-rate "$GRPO_LR" --max-steps "$GRPO_STEPS" --num-generations 4 --per-device-batch-size 4 \
       --gradient-accumulation-steps 1 --max-completion-length 128 --history latest --token-budget "$BUDGET" \
-      --limit-sessions "$GRPO_SESSIONS" --save-steps 10 --no-evaluate $(resume_flag "$dir")
+      --limit-sessions "$GRPO_SESSIONS" --save-steps 5 --logging-steps 5 --no-evaluate $(resume_flag "$dir")
   fi
 done
 
-evaluate() {  # row name, model
+evaluate() {  # row name, model; skipped when its results.json exists, else resumed from its sample log
+  if [ -f "$OUT/$1/results.json" ]; then return; fi
+  echo "[recipe] evaluate $1 on $EVAL_SESSIONS test sessions"
   "$PY" -m benchmarks.run --agent prompted --model "$2" --split test --limit "$EVAL_SESSIONS" \
     --history latest --token-budget "$BUDGET" --temperature 0.6 --max-new-tokens 128 --no-progress \
     --output-path "$OUT/$1"
