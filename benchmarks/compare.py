@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .report import markdown_table
+from .report import markdown_table, write_comparison_plot
 
 __all__ = ["collect", "main"]
 
@@ -34,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__.split("\n\n")[0])
     ap.add_argument("dirs", nargs="+")
     ap.add_argument("--output", default=None, help="also write the markdown table here")
+    ap.add_argument("--plot", default=None, help="also draw the rows as grouped bars into this PNG")
+    ap.add_argument("--title", default="", help="title of the plot")
     args = ap.parse_args(argv)
     try:
         results = collect(args.dirs)
@@ -46,7 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(hashes) > 1:
         print(f"note: {len(hashes)} different reward/prompt/context configurations (config_hash) in this table")
     if args.output:
-        Path(args.output).write_text(table, encoding="utf-8")
+        out = Path(args.output)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(table, encoding="utf-8")
+        tmp.replace(out)
+    if args.plot:
+        written = write_comparison_plot(results, args.plot, args.title)
+        print(f"plot: {written}" if written else "plot: skipped (matplotlib is not installed)")
     return 0
 
 

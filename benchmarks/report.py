@@ -15,7 +15,8 @@ from typing import Any
 
 from shop_env.types import Action
 
-__all__ = ["metrics_from_records", "write_json_atomic", "markdown_table", "write_plots", "format_rate"]
+__all__ = ["metrics_from_records", "write_json_atomic", "markdown_table", "write_plots", "write_comparison_plot",
+           "format_rate"]
 
 
 def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: int = 1000, seed: int = 0,
@@ -151,6 +152,44 @@ def write_plots(metrics: Mapping[str, Any], out_dir: str | os.PathLike, title: s
     ax.set_title(f"{title}: action types")
     written.append(_save_figure(plt, fig, out / "confusion.png"))
     return written
+
+
+def write_comparison_plot(results: Mapping[str, Mapping[str, Any]], path: str | os.PathLike, title: str = "") -> str | None:
+    """Grouped bars, one group per metric (exact, type acc, type F1, exact per action type), one bar per row.
+
+    Error bars are the 95% bootstrap CIs where results.json has them. ``None`` without matplotlib.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    groups = [("exact", "exact_match"), ("type acc", "type_accuracy"), ("type F1", "type_macro_f1")]
+    types = ["click", "type_and_submit", "terminate"]
+    labels = [g for g, _ in groups] + [f"exact\n{t}" for t in types]
+    rows = list(results.items())
+    width = 0.8 / max(1, len(rows))
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.4 * len(labels)), 4.2 + 0.25 * ((len(rows) + 2) // 3)))
+    for i, (name, res) in enumerate(rows):
+        m = res["metrics"]
+        ci = m.get("ci", {})
+        values = [m[key] or 0.0 for _, key in groups] + [m["per_type"][t]["exact_match"] or 0.0 for t in types]
+        low = [max(0.0, v - ci[key][0]) if key in ci else 0.0 for v, (_, key) in zip(values, groups, strict=False)]
+        high = [max(0.0, ci[key][1] - v) if key in ci else 0.0 for v, (_, key) in zip(values, groups, strict=False)]
+        errors = [low + [0.0] * len(types), high + [0.0] * len(types)]
+        xs = [j - 0.4 + width * (i + 0.5) for j in range(len(labels))]
+        ax.bar(xs, values, width=width, label=name, yerr=errors, capsize=2)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("rate")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8, ncol=min(3, len(rows)), loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return _save_figure(plt, fig, out)
 
 
 def _save_figure(plt: Any, fig: Any, path: Path) -> str:

@@ -67,8 +67,10 @@ def test_run_writes_results_and_resumes(tmp_path, capsys):
     again = json.loads((out / "oracle" / "results.json").read_text())
     assert again["metrics"]["throughput"]["new_steps"] == 0
     assert again["metrics"]["exact_match"] == 1.0
-    assert compare.main([str(out)]) == 0
+    table, plot = tmp_path / "table.md", tmp_path / "table.png"
+    assert compare.main([str(out), "--output", str(table), "--plot", str(plot), "--title", "demo"]) == 0
     assert "oracle" in capsys.readouterr().out
+    assert "| res/oracle |" in table.read_text() and plot.stat().st_size > 1000
 
 
 @pytest.mark.parametrize("argv, message", [

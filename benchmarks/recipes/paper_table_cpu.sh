@@ -45,6 +45,17 @@ if [ ! -f "$sft_dir/run_card.json" ]; then
     --limit-sessions "$SFT_SESSIONS" --save-steps 5 --logging-steps 5 --no-evaluate $(resume_flag "$sft_dir")
 fi
 
+evaluate() {  # row name, model; skipped when its results.json exists, else resumed from its sample log
+  if compgen -G "$OUT/$1/*/results.json" > /dev/null; then return; fi
+  echo "[recipe] evaluate $1 on $EVAL_SESSIONS test sessions"
+  "$PY" -m benchmarks.run --agent prompted --model "$2" --split test --limit "$EVAL_SESSIONS" \
+    --history latest --token-budget "$BUDGET" --temperature 0.6 --max-new-tokens 128 \
+    --output-path "$OUT/$1"
+}
+# the first two rows as soon as SFT is done: a failed SFT shows before hours of GRPO
+evaluate zero-shot "$MODEL"
+evaluate sft "$sft_dir/final"
+
 for reward in binary shop_r1 no_dars; do
   dir="$RUNS/grpo-$reward"
   if [ ! -f "$dir/run_card.json" ]; then
@@ -52,20 +63,12 @@ for reward in binary shop_r1 no_dars; do
     "$PY" -m agents.train grpo --model "$sft_dir/final" --corpus demo --output-dir "$dir" --reward "$reward" \
       --learning-rate "$GRPO_LR" --max-steps "$GRPO_STEPS" --num-generations 4 --per-device-batch-size 4 \
       --gradient-accumulation-steps 1 --max-completion-length 128 --history latest --token-budget "$BUDGET" \
-      --limit-sessions "$GRPO_SESSIONS" --save-steps 5 --logging-steps 5 --no-evaluate $(resume_flag "$dir")
+      --limit-sessions "$GRPO_SESSIONS" --save-steps 5 --logging-steps 1 --no-evaluate $(resume_flag "$dir")
   fi
 done
 
-evaluate() {  # row name, model; skipped when its results.json exists, else resumed from its sample log
-  if [ -f "$OUT/$1/results.json" ]; then return; fi
-  echo "[recipe] evaluate $1 on $EVAL_SESSIONS test sessions"
-  "$PY" -m benchmarks.run --agent prompted --model "$2" --split test --limit "$EVAL_SESSIONS" \
-    --history latest --token-budget "$BUDGET" --temperature 0.6 --max-new-tokens 128 --no-progress \
-    --output-path "$OUT/$1"
-}
-evaluate zero-shot "$MODEL"
-evaluate sft "$sft_dir/final"
 evaluate sft-grpo-binary "$RUNS/grpo-binary/final"
 evaluate shop-r1 "$RUNS/grpo-shop_r1/final"
 evaluate no-dars "$RUNS/grpo-no_dars/final"
-"$PY" -m benchmarks.compare "$OUT"/* --output "$OUT/table.md"
+ROWS=(zero-shot sft sft-grpo-binary shop-r1 no-dars)
+"$PY" -m benchmarks.compare "${ROWS[@]/#/$OUT/}" --output "$OUT/table.md" --plot "$OUT/table.png"
