@@ -23,6 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from agents.train.runcard import accelerator
+
 __all__ = ["main", "run_agent", "DEFAULT_SUITE"]
 
 DEFAULT_SUITE = [
@@ -155,7 +157,7 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path, co
                                    None if generation is None else generation.__dict__),
         "versions": _versions(),
         "machine": {"platform": platform.platform(), "processor": platform.machine(),
-                    "cpus": __import__("os").cpu_count()},
+                    "cpus": __import__("os").cpu_count(), "accelerator": accelerator()},
         "wall_s": time.time() - started,
     }
     write_json_atomic(out / "results.json", payload)

@@ -204,6 +204,10 @@ def test_final_folder_and_run_card_are_replaced_atomically(tmp_path):
     assert card["versions"]["trl"] and card["versions"]["transformers"] and card["metrics"]["loss"] is None
     assert card["config_hash"] == runcard.config_hash(SFTRunConfig())
     assert runcard.config_hash(SFTRunConfig()) != runcard.config_hash(SFTRunConfig(learning_rate=1e-5))
+    import torch
+
+    expected = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    assert (card["accelerator"] or {}).get("name") == expected
 
 
 def test_cli_flags_come_from_the_config_dataclasses():

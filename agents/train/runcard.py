@@ -99,6 +99,18 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
+def accelerator() -> dict[str, object] | None:
+    """The CUDA devices this process can use (name, count, bf16), or ``None`` on CPU.
+
+    Looks only when torch is already imported, so recording it never pulls torch in.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available():
+        return None
+    return {"name": torch.cuda.get_device_name(0), "count": torch.cuda.device_count(),
+            "bf16_supported": bool(torch.cuda.is_bf16_supported()), "cuda": torch.version.cuda}
+
+
 def _git_commit(repo: Path) -> str | None:
     try:
         result = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
@@ -172,6 +184,7 @@ def write_run_card(output_dir: str | os.PathLike[str], *, kind: str, config: Any
         "git_commit": _git_commit(repo),
         "command": sys.argv,
         "platform": platform.platform(),
+        "accelerator": accelerator(),
         "metrics": to_jsonable(metrics or {}),
         **to_jsonable(dict(extra or {})),
     }
