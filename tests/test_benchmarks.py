@@ -116,3 +116,35 @@ def test_outcome_f1_counts_a_wrong_purchase():
     ]
     out = metrics_from_records(recs, n_bootstrap=0)["session_outcome"]
     assert out["per_class"]["purchase"]["precision"] == 0.5
+
+
+def test_training_curves_read_finished_and_running_runs(tmp_path, capsys):
+    from benchmarks import training_curves
+
+    def entry(step, terminate):
+        return {"step": step, "reward": 10.0 * step, "no_dars/parse_failure_rate": 0.5 / step, "kl": 0.001 * step,
+                "no_dars/predicted_click": 1 - terminate, "no_dars/predicted_terminate": terminate,
+                "no_dars/predicted_type_and_submit": 0.0}
+
+    finished = tmp_path / "finished"
+    finished.mkdir()
+    history = [entry(s, s / 20) for s in range(1, 21)] + [{"step": 20, "train_runtime": 5.0}]
+    (finished / "run_card.json").write_text(json.dumps({"metrics": {"log_history": history}}))
+    running = tmp_path / "running"
+    for step, n in ((5, 5), (10, 10)):  # the newest checkpoint wins
+        (running / f"checkpoint-{step}").mkdir(parents=True)
+        state = {"log_history": [entry(s, 0.0) for s in range(1, n + 1)]}
+        (running / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps(state))
+
+    png, out = tmp_path / "curves.png", tmp_path / "curves.json"
+    assert training_curves.main([f"no-dars={finished}", str(running), "--output", str(png), "--json", str(out),
+                                 "--window", "5"]) == 0
+    summary = json.loads(out.read_text())
+    assert set(summary) == {"no-dars", "running"}
+    terminate = summary["no-dars"]["answers: terminate"]
+    assert terminate["first_mean"] == pytest.approx(sum(s / 20 for s in range(1, 6)) / 5)
+    assert terminate["last_mean"] == pytest.approx(sum(s / 20 for s in range(16, 21)) / 5)
+    assert summary["running"]["reward"]["points"] == 10 and summary["running"]["reward"]["last_steps"] == [6, 10]
+    assert png.stat().st_size > 1000
+    assert training_curves.main([str(tmp_path / "nothing"), "--output", str(png)]) == 2
+    assert "no run_card.json" in capsys.readouterr().err

@@ -48,6 +48,9 @@ def test_trl_component_functions_sum_to_total():
     assert totals == pytest.approx(EXPECTED_TOTALS)
     assert columns[0] == [0.5, 0.5, 0.5, 0.0]
     assert metrics["shop_r1/parse_failure_rate"] == [0.25]  # scored once, shared by the four functions
+    assert metrics["shop_r1/predicted_click"] == [0.5]  # what the policy answered, by type
+    assert metrics["shop_r1/predicted_type_and_submit"] == [0.25]
+    assert metrics["shop_r1/predicted_terminate"] == [0.0]
     (total,) = make_trl_reward_funcs("shop_r1", split_components=False)
     assert total.__name__ == "shop_r1_total"
     assert total(prompts=["p"] * 4, completions=COMPLETIONS, **kwargs) == pytest.approx(EXPECTED_TOTALS)

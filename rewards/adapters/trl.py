@@ -15,6 +15,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from shop_env.types import ACTION_TYPES
+
 from ..base import Reward, RewardBreakdown, get_reward
 from ..tokens import TokenInfo
 from ._common import click_type_from_column, completion_text, gold_from_column, step_context
@@ -66,6 +68,11 @@ class _BatchScorer:
         if callable(log_metric) and results:
             failures = sum(r.parse_error is not None for r in results)
             log_metric(f"{self.name}/parse_failure_rate", failures / len(results))
+            # What the policy answers, by action type: a collapse onto one type shows here first.
+            predicted = [r.parsed.action.type for r in results
+                         if r.parse_error is None and r.parsed is not None and r.parsed.action is not None]
+            for action_type in ACTION_TYPES:
+                log_metric(f"{self.name}/predicted_{action_type}", predicted.count(action_type) / len(results))
         return results
 
 

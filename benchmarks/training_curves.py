@@ -1,0 +1,151 @@
+"""``python -m benchmarks.training_curves RUN_DIR...``: GRPO training curves of one or more runs.
+
+Reads each run's log history (``run_card.json`` of a finished run, else the newest complete
+``checkpoint-*/trainer_state.json`` of one still going) and draws, per optimizer step:
+the mean reward, the parse-failure rate, the share of answers of each action type (a
+collapse onto ``terminate`` shows there) and the KL to the reference. ``--json`` also writes
+the first and last ``--window`` steps' means of each curve, so a change can be read as numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CURVES", "curves", "load_log_history", "main", "summarise"]
+
+#: Curve name -> how to find it in a log entry (exact key, or ``*/suffix`` for a per-preset key).
+CURVES: dict[str, str] = {
+    "reward": "reward",
+    "parse failure": "*/parse_failure_rate",
+    "answers: click": "*/predicted_click",
+    "answers: type_and_submit": "*/predicted_type_and_submit",
+    "answers: terminate": "*/predicted_terminate",
+    "kl": "kl",
+}
+
+
+def load_log_history(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The trainer's log entries of a finished or running run.
+
+    Raises:
+        FileNotFoundError: the folder has neither ``run_card.json`` nor a complete checkpoint.
+    """
+    run = Path(run_dir)
+    card = run / "run_card.json"
+    if card.is_file():
+        return list(json.loads(card.read_text(encoding="utf-8"))["metrics"].get("log_history", []))
+    states = sorted(run.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[-1]))
+    if not states:
+        raise FileNotFoundError(f"{run}: no run_card.json and no checkpoint-*/trainer_state.json")
+    return list(json.loads(states[-1].read_text(encoding="utf-8")).get("log_history", []))
+
+
+def _value(entry: Mapping[str, Any], pattern: str) -> float | None:
+    if pattern.startswith("*/"):
+        hits = [v for k, v in entry.items() if k.endswith(pattern[1:])]
+        value = hits[0] if hits else None
+    else:
+        value = entry.get(pattern)
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def curves(history: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[int, float]]]:
+    """``{curve: [(step, value), ...]}`` for every curve in :data:`CURVES` that the log has."""
+    out: dict[str, list[tuple[int, float]]] = {}
+    for name, pattern in CURVES.items():
+        points = [(int(e["step"]), v) for e in history if "step" in e and (v := _value(e, pattern)) is not None
+                  and "train_runtime" not in e]
+        if points:
+            out[name] = points
+    return out
+
+
+def summarise(series: Mapping[str, Sequence[tuple[int, float]]], window: int = 10) -> dict[str, dict[str, Any]]:
+    """First and last ``window`` points' means of each curve, and the steps they cover."""
+    summary = {}
+    for name, points in series.items():
+        first, last = points[:window], points[-window:]
+        summary[name] = {"first_mean": sum(v for _, v in first) / len(first),
+                         "last_mean": sum(v for _, v in last) / len(last),
+                         "first_steps": [first[0][0], first[-1][0]], "last_steps": [last[0][0], last[-1][0]],
+                         "points": len(points)}
+    return summary
+
+
+def _plot(runs: Mapping[str, Mapping[str, Sequence[tuple[int, float]]]], path: Path, smooth: int) -> str | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    from .report import _save_figure
+
+    names = [n for n in CURVES if any(n in series for series in runs.values())]
+    cols = 3
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        for run, series in runs.items():
+            points = series.get(name)
+            if not points:
+                continue
+            steps = [s for s, _ in points]
+            values = [v for _, v in points]
+            k = max(1, min(smooth, len(values)))
+            rolled = [sum(values[max(0, i - k + 1):i + 1]) / len(values[max(0, i - k + 1):i + 1])
+                      for i in range(len(values))]
+            line, = ax.plot(steps, rolled, label=run)
+            ax.plot(steps, values, color=line.get_color(), alpha=0.25, linewidth=0.8)
+        ax.set_title(name + (f" ({smooth}-step mean)" if smooth > 1 else ""), fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        if name == "reward":
+            ax.set_yscale("symlog", linthresh=1.0)
+        elif name != "kl":
+            ax.set_ylim(-0.02, 1.02)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    next(iter(axes.flat)).legend(fontsize=7)
+    return _save_figure(plt, fig, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .report import write_json_atomic
+
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.training_curves", description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="+", help="run folders (name=FOLDER to label a curve)")
+    ap.add_argument("--output", required=True, help="PNG to write")
+    ap.add_argument("--json", default=None, help="also write first/last-window means here")
+    ap.add_argument("--smooth", type=int, default=10, help="rolling mean over this many steps (1: none)")
+    ap.add_argument("--window", type=int, default=10, help="steps averaged at each end for --json")
+    args = ap.parse_args(argv)
+    runs: dict[str, dict[str, list[tuple[int, float]]]] = {}
+    for spec in args.runs:
+        label, _, folder = spec.rpartition("=") if "=" in spec else (Path(spec).name, "", spec)
+        try:
+            runs[label] = curves(load_log_history(folder))
+        except (FileNotFoundError, json.JSONDecodeError, KeyError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    written = _plot(runs, Path(args.output), args.smooth)
+    print(f"plot: {written}" if written else "plot: skipped (matplotlib is not installed)")
+    summary = {label: summarise(series, args.window) for label, series in runs.items()}
+    if args.json:
+        write_json_atomic(args.json, summary)
+    for label, curves_of_run in summary.items():
+        parts = [f"{name} {s['first_mean']:.3g} -> {s['last_mean']:.3g}" for name, s in curves_of_run.items()]
+        print(f"{label}: " + "; ".join(parts))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
