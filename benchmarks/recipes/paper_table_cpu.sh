@@ -72,3 +72,7 @@ evaluate shop-r1 "$RUNS/grpo-shop_r1/final"
 evaluate no-dars "$RUNS/grpo-no_dars/final"
 ROWS=(zero-shot sft sft-grpo-binary shop-r1 no-dars)
 "$PY" -m benchmarks.compare "${ROWS[@]/#/$OUT/}" --output "$OUT/table.md" --plot "$OUT/table.png"
+"$PY" -m benchmarks.training_curves binary="$RUNS/grpo-binary" shop-r1="$RUNS/grpo-shop_r1" \
+  no-dars="$RUNS/grpo-no_dars" --output "$OUT/grpo_curves.png" --json "$OUT/grpo_curves.json"
+mkdir -p "$OUT/run_cards"  # the training settings and logs next to the results they produced
+for run in sft grpo-binary grpo-shop_r1 grpo-no_dars; do cp "$RUNS/$run/run_card.json" "$OUT/run_cards/$run.json"; done
