@@ -113,8 +113,7 @@ def _train_rows(kind: str, result: dict[str, Any], steps: int, wall: float) -> d
 
 
 def _sft(model: Path, out: Path, steps: int) -> tuple[dict[str, Any], Path]:
-    import torch
-
+    from agents.train._common import precision
     from agents.train.sft import SFTRunConfig, run_sft
 
     config = SFTRunConfig(model=str(model), output_dir=str(out / "sft"), examples="step", history="latest",
@@ -129,7 +128,7 @@ def _sft(model: Path, out: Path, steps: int) -> tuple[dict[str, Any], Path]:
     if tokens:
         row["trained_tokens"] = tokens
         row["tokens_per_s"] = tokens / result["metrics"]["train"]["train_runtime"]
-    row["bf16"] = bool(torch.cuda.is_bf16_supported())
+    row["bf16"] = precision(config.bf16)[1]  # what the run used, not just what the card supports
     return row, Path(result["final_dir"])
 
 

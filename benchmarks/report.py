@@ -175,9 +175,11 @@ def write_comparison_plot(results: Mapping[str, Mapping[str, Any]], path: str | 
     for i, (name, res) in enumerate(rows):
         m = res["metrics"]
         ci = m.get("ci", {})
-        values = [m[key] or 0.0 for _, key in groups] + [m["per_type"][t]["exact_match"] or 0.0 for t in types]
-        low = [max(0.0, v - ci[key][0]) if key in ci else 0.0 for v, (_, key) in zip(values, groups, strict=False)]
-        high = [max(0.0, ci[key][1] - v) if key in ci else 0.0 for v, (_, key) in zip(values, groups, strict=False)]
+        # NaN (no bar) where a metric is undefined, e.g. no gold step of that action type
+        values = [_or_nan(m[key]) for _, key in groups] + [_or_nan(m["per_type"][t]["exact_match"]) for t in types]
+        head = values[:len(groups)]
+        low = [max(0.0, v - ci[key][0]) if key in ci and v == v else 0.0 for v, (_, key) in zip(head, groups, strict=True)]
+        high = [max(0.0, ci[key][1] - v) if key in ci and v == v else 0.0 for v, (_, key) in zip(head, groups, strict=True)]
         errors = [low + [0.0] * len(types), high + [0.0] * len(types)]
         xs = [j - 0.4 + width * (i + 0.5) for j in range(len(labels))]
         ax.bar(xs, values, width=width, label=name, yerr=errors, capsize=2)
@@ -190,6 +192,10 @@ def write_comparison_plot(results: Mapping[str, Mapping[str, Any]], path: str | 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     return _save_figure(plt, fig, out)
+
+
+def _or_nan(value: Any) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def _save_figure(plt: Any, fig: Any, path: Path) -> str:

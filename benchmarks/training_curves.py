@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CURVES", "curves", "load_log_history", "main", "summarise"]
+__all__ = ["CURVES", "curves", "load_log_history", "main", "parse_run_spec", "summarise"]
+
+_CHECKPOINT = re.compile(r"checkpoint-(\d+)")
 
 #: Curve name -> how to find it in a log entry (exact key, or ``*/suffix`` for a per-preset key).
 CURVES: dict[str, str] = {
@@ -32,17 +35,35 @@ CURVES: dict[str, str] = {
 def load_log_history(run_dir: str | Path) -> list[dict[str, Any]]:
     """The trainer's log entries of a finished or running run.
 
+    A running run is read from its newest checkpoint whose ``trainer_state.json`` parses (one
+    being written right now is skipped for the one before).
+
     Raises:
-        FileNotFoundError: the folder has neither ``run_card.json`` nor a complete checkpoint.
+        FileNotFoundError: the folder has neither ``run_card.json`` nor a readable checkpoint.
     """
     run = Path(run_dir)
     card = run / "run_card.json"
     if card.is_file():
         return list(json.loads(card.read_text(encoding="utf-8"))["metrics"].get("log_history", []))
-    states = sorted(run.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[-1]))
-    if not states:
-        raise FileNotFoundError(f"{run}: no run_card.json and no checkpoint-*/trainer_state.json")
-    return list(json.loads(states[-1].read_text(encoding="utf-8")).get("log_history", []))
+    steps = sorted(((int(m.group(1)), p) for p in run.glob("checkpoint-*")
+                    if (m := _CHECKPOINT.fullmatch(p.name)) and (p / "trainer_state.json").is_file()), reverse=True)
+    for _, checkpoint in steps:
+        try:
+            return list(json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+                        .get("log_history", []))
+        except json.JSONDecodeError:
+            continue
+    raise FileNotFoundError(f"{run}: no run_card.json and no readable checkpoint-*/trainer_state.json")
+
+
+def parse_run_spec(spec: str) -> tuple[str, Path]:
+    """``(label, folder)`` from ``FOLDER`` or ``LABEL=FOLDER`` (an existing path is never split)."""
+    if Path(spec).exists() or "=" not in spec:
+        return Path(spec).name, Path(spec)
+    label, folder = spec.split("=", 1)
+    if not label or not folder:
+        raise ValueError(f"{spec!r}: expected FOLDER or LABEL=FOLDER")
+    return label, Path(folder)
 
 
 def _value(entry: Mapping[str, Any], pattern: str) -> float | None:
@@ -118,6 +139,13 @@ def _plot(runs: Mapping[str, Mapping[str, Sequence[tuple[int, float]]]], path: P
     return _save_figure(plt, fig, path)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from .report import write_json_atomic
 
@@ -125,15 +153,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("runs", nargs="+", help="run folders (name=FOLDER to label a curve)")
     ap.add_argument("--output", required=True, help="PNG to write")
     ap.add_argument("--json", default=None, help="also write first/last-window means here")
-    ap.add_argument("--smooth", type=int, default=10, help="rolling mean over this many steps (1: none)")
-    ap.add_argument("--window", type=int, default=10, help="steps averaged at each end for --json")
+    ap.add_argument("--smooth", type=_positive, default=10, help="rolling mean over this many steps (1: none)")
+    ap.add_argument("--window", type=_positive, default=10, help="steps averaged at each end for --json")
     args = ap.parse_args(argv)
     runs: dict[str, dict[str, list[tuple[int, float]]]] = {}
     for spec in args.runs:
-        label, _, folder = spec.rpartition("=") if "=" in spec else (Path(spec).name, "", spec)
         try:
+            label, folder = parse_run_spec(spec)
+            if label in runs:
+                raise ValueError(f"two runs labelled {label!r}: name them with LABEL=FOLDER")
             runs[label] = curves(load_log_history(folder))
-        except (FileNotFoundError, json.JSONDecodeError, KeyError) as exc:
+            if not runs[label]:
+                raise ValueError(f"{folder}: its log has none of the curves {sorted(CURVES)} (not a GRPO run?)")
+        except (FileNotFoundError, ValueError, KeyError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     written = _plot(runs, Path(args.output), args.smooth)

@@ -8,9 +8,11 @@
 # Usage: bash scripts/device_check.sh MODEL_DIR OUT_DIR   (SKIP_TESTS=1 / SKIP_PERF=1 /
 # SKIP_CLI=1 leave a part out)
 set -uo pipefail
-MODEL_DIR=${1:?model folder}
-OUT_DIR=${2:?output folder}
+MODEL_DIR=$(realpath "${1:?model folder}")
+OUT_DIR=$(realpath -m "${2:?output folder}")
+cd "$(dirname "$0")/.."
 mkdir -p "$OUT_DIR"
+worst=0  # the exit status: the worst of the parts
 SITE=/tmp/site
 PY=${PY:-python3}  # PY=.venv/bin/python (with SKIP_WHEELS=1) runs it in the project's own venv
 if [ -z "${SKIP_WHEELS:-}" ]; then
@@ -25,17 +27,19 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || echo "[d
 if [ -z "${SKIP_TESTS:-}" ]; then
   started=$(date +%s)
   timeout "${PYTEST_TIMEOUT:-300}" "$PY" -m pytest -q -p no:cacheprovider tests > "$OUT_DIR/pytest.log" 2>&1
-  echo "[device_check] pytest rc $? in $(( $(date +%s) - started )) s"; tail -15 "$OUT_DIR/pytest.log"
+  rc=$?; worst=$(( rc > worst ? rc : worst ))
+  echo "[device_check] pytest rc $rc in $(( $(date +%s) - started )) s"; tail -15 "$OUT_DIR/pytest.log"
 fi
 if [ -z "${SKIP_PERF:-}" ]; then
   timeout "${PERF_TIMEOUT:-300}" "$PY" -m benchmarks.perf_gpu --model "$MODEL_DIR" --output "$OUT_DIR/gpu.json" \
     ${PERF_ARGS:-} > "$OUT_DIR/perf_gpu.log" 2>&1
-  echo "[device_check] perf_gpu rc $?"; grep -v -i "warn" "$OUT_DIR/perf_gpu.log" | tail -15
+  rc=$?; worst=$(( rc > worst ? rc : worst ))
+  echo "[device_check] perf_gpu rc $rc"; grep -v -i "warn" "$OUT_DIR/perf_gpu.log" | tail -15
 fi
 if [ -z "${SKIP_CLI:-}" ]; then
   RUN=/tmp/device_check_runs; rm -rf "$RUN"; mkdir -p "$RUN"
   MODEL=$("$PY" -c "import sys; from pathlib import Path; from benchmarks.perf_gpu import materialise_model; \
-print(materialise_model(sys.argv[1], Path(sys.argv[2]))[0])" "$MODEL_DIR" "$RUN")
+print(materialise_model(sys.argv[1], Path(sys.argv[2]))[0])" "$MODEL_DIR" "$RUN") || { echo "[device_check] no model"; exit 1; }
   common=(--corpus demo --history latest --token-budget 1024 --limit-sessions 20 --lora --report-to none
           --eval-sessions 2 --eval-max-new-tokens 32)
   {
@@ -46,8 +50,10 @@ print(materialise_model(sys.argv[1], Path(sys.argv[2]))[0])" "$MODEL_DIR" "$RUN"
     "$PY" -m benchmarks.run --agent prompted --model "$RUN/grpo/final" --limit 3 --history latest \
       --token-budget 1024 --max-new-tokens 32 --no-progress --output-path "$OUT_DIR/bench"
   } > "$OUT_DIR/cli.log" 2>&1
-  echo "[device_check] CLI rc $?"; grep -E "^\[|^\|" "$OUT_DIR/cli.log" | tail -12
+  rc=$?; worst=$(( rc > worst ? rc : worst ))
+  echo "[device_check] CLI rc $rc"; grep -E "^\[|^\|" "$OUT_DIR/cli.log" | tail -12
   for f in "$RUN"/sft/run_card.json "$RUN"/grpo/run_card.json; do
     [ -f "$f" ] && cp "$f" "$OUT_DIR/$(basename "$(dirname "$f")")_run_card.json"
   done
 fi
+exit "$worst"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +149,17 @@ def test_training_curves_read_finished_and_running_runs(tmp_path, capsys):
     assert png.stat().st_size > 1000
     assert training_curves.main([str(tmp_path / "nothing"), "--output", str(png)]) == 2
     assert "no run_card.json" in capsys.readouterr().err
+    # a half-written newest state falls back to the one before; a label splits at the first '='
+    (running / "checkpoint-10" / "trainer_state.json").write_text("{\"log_hist")
+    assert len(training_curves.load_log_history(running)) == 5
+    assert training_curves.parse_run_spec(f"a=b={running}") == ("a", Path(f"b={running}"))
+    assert training_curves.parse_run_spec(str(running)) == ("running", running)
+    empty = tmp_path / "sft"
+    empty.mkdir()
+    (empty / "run_card.json").write_text(json.dumps({"metrics": {"log_history": [{"step": 1, "loss": 2.0}]}}))
+    assert training_curves.main([str(empty), "--output", str(png)]) == 2
+    assert "none of the curves" in capsys.readouterr().err
+    assert training_curves.main([str(finished), f"finished={running}", "--output", str(png)]) == 2
+    assert "two runs labelled" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        training_curves.main([str(finished), "--output", str(png), "--window", "0"])

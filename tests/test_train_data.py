@@ -210,6 +210,17 @@ def test_final_folder_and_run_card_are_replaced_atomically(tmp_path):
     assert (card["accelerator"] or {}).get("name") == expected
 
 
+def test_accelerator_is_read_from_an_imported_torch_only(monkeypatch):
+    from types import SimpleNamespace
+
+    cuda = SimpleNamespace(is_available=lambda: True, get_device_name=lambda i: "Card X", device_count=lambda: 2,
+                           is_bf16_supported=lambda: True)
+    monkeypatch.setitem(sys.modules, "torch", SimpleNamespace(cuda=cuda, version=SimpleNamespace(cuda="13.0")))
+    assert runcard.accelerator() == {"name": "Card X", "count": 2, "bf16_supported": True, "cuda": "13.0"}
+    monkeypatch.delitem(sys.modules, "torch")
+    assert runcard.accelerator() is None
+
+
 def test_cli_flags_come_from_the_config_dataclasses():
     import argparse
 

@@ -20,7 +20,9 @@ import ``datasets`` / ``pyarrow``, inside the function.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -45,6 +47,8 @@ __all__ = [
     "tokenizer_counter",
     "verl_rows",
 ]
+
+_log = logging.getLogger(__name__)
 
 #: Label value the loss ignores (PyTorch's ``CrossEntropyLoss`` default).
 IGNORE_INDEX = -100
@@ -143,9 +147,7 @@ def sft_step_chats(
         Rows ``{"session_id", "first_step", "last_step", "messages"}`` (``first_step == last_step``).
     """
     corpus = resolve_corpus(corpus, split)
-    base = context or ContextConfig()
-    config = ContextConfig(history=base.history, include_rationales=False, persona=base.persona,
-                           token_budget=base.token_budget)
+    config = dataclasses.replace(context or ContextConfig(), include_rationales=False)
     builder = ContextBuilder(config, token_counter=token_counter)
     rows: list[dict[str, Any]] = []
     for session in _sessions(corpus, limit):
@@ -271,9 +273,11 @@ def build_sft_dataset(
     else:
         raise ValueError(f"examples must be 'session' or 'step', got {examples!r}")
     columns: dict[str, list[Any]] = {k: [] for k in ("input_ids", "labels", "session_id", "first_step", "last_step")}
+    dropped = 0
     for chat in chats:
         example = tokenize_sft_chat(tokenizer, chat["messages"], max_length)
         if example is None:
+            dropped += 1
             continue
         for key in ("input_ids", "labels"):
             columns[key].append(example[key])
@@ -281,6 +285,9 @@ def build_sft_dataset(
             columns[key].append(chat[key])
     if not columns["input_ids"]:
         raise ValueError(f"no SFT example could be built from {corpus!r} split {split!r}")
+    if dropped:
+        _log.warning("SFT data: %d of %d chats dropped, their answers did not fit max_length=%d "
+                     "(raise --max-length or lower --token-budget)", dropped, len(chats), max_length)
     return Dataset.from_dict(columns)
 
 

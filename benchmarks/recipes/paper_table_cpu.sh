@@ -5,7 +5,8 @@
 # the same test sessions.
 #
 # Every stage checkpoints; rerun the script after an interruption and it resumes where it
-# stopped (finished stages are skipped, unfinished ones continue with --resume).
+# stopped (finished stages are skipped, unfinished ones continue with --resume). RUNS must
+# hold only this recipe's runs: a checkpoint there is resumed as it is.
 # Context for CPU speed: latest-page history and a 1,024-token budget everywhere (say so next to
 # any table). SFT trains on one chat per step with that same prompt (--examples step), not on
 # whole-session chats: a demo page is ~1,700 tokens, so 300 whole sessions are 5.8M tokens
@@ -45,8 +46,13 @@ if [ ! -f "$sft_dir/run_card.json" ]; then
     --limit-sessions "$SFT_SESSIONS" --save-steps 5 --logging-steps 5 --no-evaluate $(resume_flag "$sft_dir")
 fi
 
-evaluate() {  # row name, model; skipped when its results.json exists, else resumed from its sample log
-  if compgen -G "$OUT/$1/*/results.json" > /dev/null; then return; fi
+evaluate() {  # row name, model; skipped when its results are newer than the model, else resumed from its sample log
+  local done_file
+  done_file=$(compgen -G "$OUT/$1/*/results.json" | head -n 1 || true)
+  if [ -n "$done_file" ]; then
+    if [ ! -d "$2" ] || [ "$done_file" -nt "$2/config.json" ]; then return; fi
+    echo "[recipe] $1: results are older than $2, evaluating again"; rm -rf "${OUT:?}/$1"
+  fi
   echo "[recipe] evaluate $1 on $EVAL_SESSIONS test sessions"
   "$PY" -m benchmarks.run --agent prompted --model "$2" --split test --limit "$EVAL_SESSIONS" \
     --history latest --token-budget "$BUDGET" --temperature 0.6 --max-new-tokens 128 \
