@@ -97,6 +97,7 @@ def test_self_certainty_uses_the_policys_logits_over_the_rationale_tokens(tiny_m
                            num_generations=2, per_device_batch_size=2, gradient_accumulation_steps=1,
                            token_budget=150, report_to="none", self_certainty_batch_size=2, bf16=False)
     trainer = build_grpo_trainer(config, corpus=fixture_corpus)
+    assert trainer.args.activation_checkpointing is False  # off unless asked for (TRL defaults it on)
     tokenizer = trainer.processing_class
     gold = Action.click("refinements.price_low_to_high")
     texts = [format_response("I want the cheap ones first.", gold), "{not json"]
