@@ -66,19 +66,11 @@ def materialise_model(model_dir: str | Path, work: Path) -> tuple[Path, bool]:
 
 
 def _prompts(count: int) -> list[list[dict[str, str]]]:
-    from shop_env.context import ContextBuilder, ContextConfig
-    from shop_env.corpus import load_corpus
+    """The first ``count`` step prompts of the demo test split, as GRPO and evaluation build them."""
+    from agents.train.data import grpo_rows
 
-    corpus = load_corpus("demo", split="test")
-    builder = ContextBuilder(ContextConfig(history="latest", token_budget=BUDGET))
-    chats = []
-    for i in range(len(corpus)):
-        episode = builder.episode(corpus[i])
-        for t in range(len(corpus[i].steps)):
-            chats.append(episode.messages(t))
-            if len(chats) == count:
-                return chats
-    return chats
+    rows = grpo_rows("demo", split="test", history="latest", token_budget=BUDGET, limit=count)  # >= 1 step each
+    return [row["prompt"] for row in rows[:count]]
 
 
 def _generation(model: Path, batch_sizes: Sequence[int]) -> list[dict[str, Any]]:
@@ -89,10 +81,11 @@ def _generation(model: Path, batch_sizes: Sequence[int]) -> list[dict[str, Any]]
 
     backend = TransformersBackend(model, dtype="auto", max_batch_size=max(batch_sizes), stop_at_json=False)
     config = GenerationConfig(temperature=0.6, max_new_tokens=MAX_NEW_TOKENS, seed=0)
-    backend.generate(_prompts(1), GenerationConfig(temperature=0, max_new_tokens=4))  # warm-up
+    prompts = _prompts(max(batch_sizes))
+    backend.generate(prompts[:1], GenerationConfig(temperature=0, max_new_tokens=4))  # warm-up
     rows = []
     for n in batch_sizes:
-        batch = _prompts(n)
+        batch = prompts[:n]
         torch.cuda.synchronize()
         started = time.perf_counter()
         gens = backend.generate(batch, config)

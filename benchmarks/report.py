@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from shop_env.types import Action
+from shop_env.types import ACTION_TYPES, Action
 
 __all__ = ["metrics_from_records", "write_json_atomic", "markdown_table", "write_plots", "write_comparison_plot",
            "format_rate"]
@@ -105,7 +105,7 @@ def markdown_table(results: Mapping[str, Mapping[str, Any]]) -> str:
         ci = m.get("ci", {})
         per = m["per_type"]
         cells = [agent] + [format_rate(m[key], ci.get(key)) for _, key in COLUMNS]
-        cells += [format_rate(per[t]["exact_match"]) for t in ("click", "type_and_submit", "terminate")]
+        cells += [format_rate(per[t]["exact_match"]) for t in ACTION_TYPES]
         cells += [format_rate(m["parse_failure_rate"]), f"{m['reward_mean']:.2f}", str(m["n"])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -122,7 +122,7 @@ def write_plots(metrics: Mapping[str, Any], out_dir: str | os.PathLike, title: s
         return []
     out = Path(out_dir)
     written = []
-    types = ["click", "type_and_submit", "terminate"]
+    types = list(ACTION_TYPES)
     per = metrics["per_type"]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     xs = range(len(types))
@@ -167,7 +167,7 @@ def write_comparison_plot(results: Mapping[str, Mapping[str, Any]], path: str | 
     except ImportError:
         return None
     groups = [("exact", "exact_match"), ("type acc", "type_accuracy"), ("type F1", "type_macro_f1")]
-    types = ["click", "type_and_submit", "terminate"]
+    types = list(ACTION_TYPES)
     labels = [g for g, _ in groups] + [f"exact\n{t}" for t in types]
     rows = list(results.items())
     width = 0.8 / max(1, len(rows))

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CURVES", "curves", "load_log_history", "main", "parse_run_spec", "summarise"]
+from agents.train.runcard import complete_checkpoints
 
-_CHECKPOINT = re.compile(r"checkpoint-(\d+)")
+__all__ = ["CURVES", "curves", "load_log_history", "main", "parse_run_spec", "summarise"]
 
 #: Curve name -> how to find it in a log entry (exact key, or ``*/suffix`` for a per-preset key).
 CURVES: dict[str, str] = {
@@ -45,9 +44,7 @@ def load_log_history(run_dir: str | Path) -> list[dict[str, Any]]:
     card = run / "run_card.json"
     if card.is_file():
         return list(json.loads(card.read_text(encoding="utf-8"))["metrics"].get("log_history", []))
-    steps = sorted(((int(m.group(1)), p) for p in run.glob("checkpoint-*")
-                    if (m := _CHECKPOINT.fullmatch(p.name)) and (p / "trainer_state.json").is_file()), reverse=True)
-    for _, checkpoint in steps:
+    for checkpoint in reversed(complete_checkpoints(run)):
         try:
             return list(json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
                         .get("log_history", []))
@@ -101,6 +98,15 @@ def summarise(series: Mapping[str, Sequence[tuple[int, float]]], window: int = 1
     return summary
 
 
+def _rolling_mean(values: Sequence[float], window: int) -> list[float]:
+    """Mean of each value and up to ``window - 1`` values before it."""
+    out = []
+    for i in range(len(values)):
+        recent = values[max(0, i - window + 1):i + 1]
+        out.append(sum(recent) / len(recent))
+    return out
+
+
 def _plot(runs: Mapping[str, Mapping[str, Sequence[tuple[int, float]]]], path: Path, smooth: int) -> str | None:
     try:
         import matplotlib
@@ -122,10 +128,7 @@ def _plot(runs: Mapping[str, Mapping[str, Sequence[tuple[int, float]]]], path: P
                 continue
             steps = [s for s, _ in points]
             values = [v for _, v in points]
-            k = max(1, min(smooth, len(values)))
-            rolled = [sum(values[max(0, i - k + 1):i + 1]) / len(values[max(0, i - k + 1):i + 1])
-                      for i in range(len(values))]
-            line, = ax.plot(steps, rolled, label=run)
+            line, = ax.plot(steps, _rolling_mean(values, smooth), label=run)
             ax.plot(steps, values, color=line.get_color(), alpha=0.25, linewidth=0.8)
         ax.set_title(name + (f" ({smooth}-step mean)" if smooth > 1 else ""), fontsize=9)
         ax.set_xlabel("step", fontsize=8)

@@ -85,6 +85,17 @@ def _sessions(corpus: Corpus, limit: int | None) -> Iterable[Session]:
         yield corpus[i]
 
 
+def _step_prompts(corpus: Corpus, context: ContextConfig, token_counter: Callable[[str], int] | None,
+                  limit: int | None) -> Iterable[tuple[Session, int, Step, list[dict[str, str]]]]:
+    """``(session, t, step, [system, user])`` for every step: the per-step prompt that the env,
+    the agents, GRPO and per-step SFT all see (past rationales left out, as in RL prompts)."""
+    builder = ContextBuilder(dataclasses.replace(context, include_rationales=False), token_counter=token_counter)
+    for session in _sessions(corpus, limit):
+        episode = builder.episode(session)
+        for t, step in enumerate(session.steps):
+            yield session, t, step, episode.messages(t)
+
+
 # --------------------------------------------------------------------------------------- SFT
 
 def sft_chats(
@@ -146,16 +157,10 @@ def sft_step_chats(
     Returns:
         Rows ``{"session_id", "first_step", "last_step", "messages"}`` (``first_step == last_step``).
     """
-    corpus = resolve_corpus(corpus, split)
-    config = dataclasses.replace(context or ContextConfig(), include_rationales=False)
-    builder = ContextBuilder(config, token_counter=token_counter)
-    rows: list[dict[str, Any]] = []
-    for session in _sessions(corpus, limit):
-        episode = builder.episode(session)
-        for t, step in enumerate(session.steps):
-            messages = episode.messages(t) + [{"role": "assistant", "content": answer_text(step)}]
-            rows.append({"session_id": session.session_id, "first_step": t, "last_step": t, "messages": messages})
-    return rows
+    config = context or ContextConfig()
+    return [{"session_id": session.session_id, "first_step": t, "last_step": t,
+             "messages": prompt + [{"role": "assistant", "content": answer_text(step)}]}
+            for session, t, step, prompt in _step_prompts(resolve_corpus(corpus, split), config, token_counter, limit)]
 
 
 def _render(tokenizer: Any, messages: Sequence[dict[str, str]], generation_prompt: bool) -> str:
@@ -309,21 +314,10 @@ def grpo_rows(
         Rows ``{"prompt": [system, user], "gold_action": JSON, "click_type": str | "",
         "session_id", "step_index"}`` (the reward adapter reads ``gold_action`` and ``click_type``).
     """
-    corpus = resolve_corpus(corpus, split)
-    config = ContextConfig(history=history, include_rationales=False, persona=persona, token_budget=token_budget)
-    builder = ContextBuilder(config, token_counter=token_counter)
-    rows: list[dict[str, Any]] = []
-    for session in _sessions(corpus, limit):
-        episode = builder.episode(session)
-        for t, step in enumerate(session.steps):
-            rows.append({
-                "prompt": episode.messages(t),
-                "gold_action": step.action.to_json(),
-                "click_type": step.click_type or "",
-                "session_id": session.session_id,
-                "step_index": t,
-            })
-    return rows
+    config = ContextConfig(history=history, persona=persona, token_budget=token_budget)
+    return [{"prompt": prompt, "gold_action": step.action.to_json(), "click_type": step.click_type or "",
+             "session_id": session.session_id, "step_index": t}
+            for session, t, step, prompt in _step_prompts(resolve_corpus(corpus, split), config, token_counter, limit)]
 
 
 def build_grpo_dataset(corpus: str | Corpus, *, split: str = "train", **kwargs: Any) -> Any:

@@ -26,6 +26,8 @@ from typing import Any
 __all__ = [
     "RUN_CARD_NAME",
     "FINAL_DIR_NAME",
+    "accelerator",
+    "complete_checkpoints",
     "config_hash",
     "latest_checkpoint",
     "package_versions",
@@ -120,21 +122,27 @@ def _git_commit(repo: Path) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def latest_checkpoint(output_dir: str | os.PathLike[str]) -> Path | None:
-    """The highest-step *complete* ``checkpoint-<step>`` folder in ``output_dir``, or ``None``.
+def complete_checkpoints(output_dir: str | os.PathLike[str]) -> list[Path]:
+    """The *complete* ``checkpoint-<step>`` folders in ``output_dir``, lowest step first.
 
     A checkpoint killed while being written lacks ``trainer_state.json`` (written last) and
     is skipped, unlike ``transformers.trainer_utils.get_last_checkpoint``, which would pick it.
     """
     root = Path(output_dir)
     if not root.is_dir():
-        return None
+        return []
     found: list[tuple[int, Path]] = []
     for child in root.iterdir():
         match = _CHECKPOINT.match(child.name)
         if match and child.is_dir() and (child / _TRAINER_STATE).is_file():
             found.append((int(match.group(1)), child))
-    return max(found)[1] if found else None
+    return [path for _, path in sorted(found)]
+
+
+def latest_checkpoint(output_dir: str | os.PathLike[str]) -> Path | None:
+    """The highest-step complete checkpoint folder (:func:`complete_checkpoints`), or ``None``."""
+    found = complete_checkpoints(output_dir)
+    return found[-1] if found else None
 
 
 def save_final_atomically(output_dir: str | os.PathLike[str], save: Callable[[Path], None],
