@@ -30,13 +30,18 @@ def collect(dirs: Sequence[str]) -> dict[str, dict]:
     return found
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m benchmarks.compare``."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__.split("\n\n")[0])
     ap.add_argument("dirs", nargs="+")
     ap.add_argument("--output", default=None, help="also write the markdown table here")
     ap.add_argument("--plot", default=None, help="also draw the rows as grouped bars into this PNG")
     ap.add_argument("--title", default="", help="title of the plot")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         results = collect(args.dirs)
     except (FileNotFoundError, json.JSONDecodeError) as exc:

@@ -55,7 +55,8 @@ def config_hash(env_description: dict[str, Any], generation: dict[str, Any] | No
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m benchmarks.run``."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--agent", action="append", help="random, majority, heuristic, oracle, prompted "
@@ -193,7 +194,7 @@ def print_table(results: dict[str, dict[str, Any]], header: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     from agents.factory import AGENT_NAMES
 
     if args.agent:

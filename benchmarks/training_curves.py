@@ -149,16 +149,21 @@ def _positive(text: str) -> int:
     return value
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from .report import write_json_atomic
-
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m benchmarks.training_curves``."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks.training_curves", description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", help="run folders (name=FOLDER to label a curve)")
     ap.add_argument("--output", required=True, help="PNG to write")
     ap.add_argument("--json", default=None, help="also write first/last-window means here")
     ap.add_argument("--smooth", type=_positive, default=10, help="rolling mean over this many steps (1: none)")
     ap.add_argument("--window", type=_positive, default=10, help="steps averaged at each end for --json")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .report import write_json_atomic
+
+    args = build_parser().parse_args(argv)
     runs: dict[str, dict[str, list[tuple[int, float]]]] = {}
     for spec in args.runs:
         try:

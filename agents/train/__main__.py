@@ -76,8 +76,8 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m agents.train`` (also used to check recipes' commands)."""
     from .grpo import GRPORunConfig
     from .sft import SFTRunConfig
 
@@ -109,7 +109,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     vx.add_argument("--history", default="full")
     vx.add_argument("--token-budget", type=_none_or(int), default=7000)
     vx.add_argument("--limit", type=int, default=None, help="first N sessions per split")
+    return parser
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    from .grpo import GRPORunConfig
+    from .sft import SFTRunConfig
+
+    parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -1,0 +1,109 @@
+"""The paper-table recipes, checked without running them.
+
+The GPU recipe cannot run here and the CPU one takes hours, so each is run with ``DRY_RUN=1``
+(it prints every command instead of running it) and every printed command is parsed by the
+real command line it calls: a renamed or mistyped flag fails here, not hours into a run.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agents.train.__main__ import build_parser as train_parser
+from benchmarks.compare import build_parser as compare_parser
+from benchmarks.run import build_parser as run_parser
+from benchmarks.training_curves import build_parser as curves_parser
+
+RECIPES = Path(__file__).resolve().parents[1] / "benchmarks" / "recipes"
+PARSERS = {"agents.train": train_parser, "benchmarks.run": run_parser,
+           "benchmarks.compare": compare_parser, "benchmarks.training_curves": curves_parser}
+RECIPE_ENV = {"paper_table_cpu.sh": {}, "paper_table_gpu.sh": {"MODEL": "/models/qwen", "OPERA": "/data/opera"}}
+ROWS = ["zero-shot", "sft", "shop-r1", "no-dars", "sft-grpo-binary"]
+
+
+def dry_run(recipe: str, tmp_path: Path, **env: str) -> tuple[Path, Path, list[list[str]]]:
+    """Run a recipe with DRY_RUN=1; return RUNS, OUT and the commands it would run."""
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    full_env = {**os.environ, **RECIPE_ENV[recipe], "DRY_RUN": "1", "RUNS": str(runs), "OUT": str(out), **env}
+    proc = subprocess.run(["bash", str(RECIPES / recipe)], env=full_env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    commands = [shlex.split(line[2:]) for line in proc.stdout.splitlines() if line.startswith("+ ")]
+    return runs, out, commands
+
+
+def parsed(commands: list[list[str]], module: str, subcommand: str | None = None) -> list:
+    """The argparse namespaces of the ``python -m MODULE`` commands among ``commands``."""
+    found = []
+    for cmd in commands:
+        if len(cmd) > 2 and cmd[1:3] == ["-m", module]:
+            args = PARSERS[module]().parse_args(cmd[3:])
+            if subcommand is None or args.command == subcommand:
+                found.append(args)
+    return found
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPE_ENV))
+def test_every_command_is_accepted_by_its_command_line(recipe, tmp_path):
+    _, _, commands = dry_run(recipe, tmp_path)
+    modules = [cmd[2] for cmd in commands if cmd[1:2] == ["-m"]]
+    assert set(modules) == set(PARSERS)
+    for module in PARSERS:
+        parsed(commands, module)  # argparse exits (SystemExit) on an unknown or malformed flag
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPE_ENV))
+def test_every_row_is_trained_and_evaluated_on_the_same_prompt(recipe, tmp_path):
+    runs, out, commands = dry_run(recipe, tmp_path)
+    sft = parsed(commands, "agents.train", "sft")
+    grpo = parsed(commands, "agents.train", "grpo")
+    evals = parsed(commands, "benchmarks.run")
+    assert len(sft) == 1 and not sft[0].evaluate
+    assert sorted(g.reward for g in grpo) == ["binary", "no_dars", "shop_r1"]
+    assert all(g.model == f"{runs}/sft/final" and not g.evaluate for g in grpo)
+    assert [Path(e.output_path).name for e in evals] == ROWS
+    assert {e.split for e in evals} == {"test"} and len({e.limit for e in evals}) == 1
+    assert {e.data for e in evals} == {sft[0].corpus} == {g.corpus for g in grpo}
+    models = {Path(e.output_path).name: e.model for e in evals}
+    assert models["zero-shot"] == sft[0].model and models["sft"] == f"{runs}/sft/final"
+    for g in grpo:
+        assert models[{"shop_r1": "shop-r1", "no_dars": "no-dars", "binary": "sft-grpo-binary"}[g.reward]] \
+            == f"{g.output_dir}/final"
+    contexts = {(str(x.history), x.token_budget) for x in [*grpo, *evals]}
+    if sft[0].examples == "step":
+        contexts.add((str(sft[0].history), sft[0].token_budget))
+    assert len(contexts) == 1, contexts
+    (table,) = parsed(commands, "benchmarks.compare")
+    assert [Path(d).name for d in table.dirs] == ["zero-shot", "sft", "sft-grpo-binary", "shop-r1", "no-dars"]
+    assert Path(table.output) == out / "table.md"
+
+
+def test_the_cpu_recipe_resumes_and_skips_what_is_done(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    (runs / "sft" / "final").mkdir(parents=True)
+    (runs / "sft" / "run_card.json").write_text("{}")
+    (runs / "grpo-shop_r1" / "checkpoint-5").mkdir(parents=True)
+    (out / "zero-shot" / "prompted-smollm2-135m").mkdir(parents=True)
+    (out / "zero-shot" / "prompted-smollm2-135m" / "results.json").write_text("{}")
+    stale = out / "sft" / "prompted-final" / "results.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    os.utime(stale, (1, 1))  # older than the SFT model below: evaluated again
+    (runs / "sft" / "final" / "config.json").write_text("{}")
+    _, _, commands = dry_run("paper_table_cpu.sh", tmp_path)
+    assert not parsed(commands, "agents.train", "sft")
+    resumed = {g.reward: g.resume for g in parsed(commands, "agents.train", "grpo")}
+    assert resumed == {"shop_r1": True, "no_dars": False, "binary": False}
+    evaluated = [Path(e.output_path).name for e in parsed(commands, "benchmarks.run")]
+    assert evaluated == ["sft", "shop-r1", "no-dars", "sft-grpo-binary"]
+    assert ["rm", "-rf", f"{out}/sft"] in commands
+
+
+def test_the_gpu_recipe_names_what_it_needs(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("MODEL", "OPERA")}
+    proc = subprocess.run(["bash", str(RECIPES / "paper_table_gpu.sh")], env={**env, "DRY_RUN": "1"},
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "MODEL" in proc.stderr
