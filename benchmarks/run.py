@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.train.runcard import accelerator
+from shop_env.context import history_arg
 
 __all__ = ["main", "run_agent", "DEFAULT_SUITE"]
 
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="first N sessions of the split")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--reward", default="shop_r1", help="reward preset or registered name")
-    p.add_argument("--history", default="full", help="full, latest or k (pages)")
+    p.add_argument("--history", type=history_arg, default="full", help="full, latest or k (pages)")
     p.add_argument("--token-budget", type=int, default=None, help="observation token budget (default: env's)")
     p.add_argument("--temperature", type=float, default=0.6)
     p.add_argument("--top-p", type=float, default=1.0)

@@ -53,6 +53,29 @@ def estimate_tokens(text: str) -> int:
     return (len(text) + 2) // 3
 
 
+def parse_history(value: str | int) -> str | int:
+    """A history setting as the prompt builder uses it: ``"full"``, ``"latest"`` or a page count.
+
+    Command lines and configs give it as text (``"3"``); every entry point normalises it here,
+    so a bad value fails before any model is loaded.
+    """
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if value in ("full", "latest") or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise ValueError(f"history must be 'full', 'latest' or a positive int, got {value!r}")
+
+
+def history_arg(text: str) -> str | int:
+    """``parse_history`` as an argparse ``type``: the command line shows its message."""
+    import argparse
+
+    try:
+        return parse_history(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class ContextConfig:
     """How much of the session the model sees.
@@ -72,12 +95,7 @@ class ContextConfig:
     token_budget: int | None = DEFAULT_TOKEN_BUDGET
 
     def __post_init__(self) -> None:
-        h = self.history
-        if isinstance(h, str) and h.isdigit():
-            object.__setattr__(self, "history", int(h))
-            h = int(h)
-        if not (h in ("full", "latest") or (isinstance(h, int) and not isinstance(h, bool) and h >= 1)):
-            raise ValueError(f"history must be 'full', 'latest' or a positive int, got {h!r}")
+        object.__setattr__(self, "history", parse_history(self.history))
         if self.token_budget is not None and self.token_budget < 64:
             raise ValueError(f"token_budget must be at least 64 tokens or None, got {self.token_budget}")
 

@@ -112,6 +112,27 @@ def test_invalid_config():
     assert ContextConfig(history="3").history == 3
 
 
+@pytest.mark.parametrize("bad", ["some", "0", 0, -1, True, "", "2.5"])
+def test_every_entry_point_rejects_a_bad_history_before_loading_anything(bad):
+    from agents.train.__main__ import build_parser
+    from agents.train.grpo import GRPORunConfig
+    from agents.train.sft import SFTRunConfig
+    from benchmarks.run import build_parser as run_parser
+    from shop_env.context import parse_history
+
+    with pytest.raises(ValueError, match="history must be"):
+        parse_history(bad)
+    for config in (SFTRunConfig, GRPORunConfig):
+        with pytest.raises(ValueError, match="history must be"):
+            config(history=bad)
+    for argv in (["--history", str(bad)], ["eval", "--model", "m", "--history", str(bad)]):
+        parser = run_parser() if argv[0] == "--history" else build_parser()
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+    assert run_parser().parse_args(["--history", "3"]).history == 3
+    assert SFTRunConfig(history="latest").history == "latest"
+
+
 def test_agents_can_read_current_page_and_past_actions_back():
     from shop_env.context import current_page, past_actions
 

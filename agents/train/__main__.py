@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from shop_env.context import history_arg
+
 __all__ = ["add_dataclass_arguments", "config_from_args", "main"]
 
 
@@ -95,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, default=None, help="first N sessions")
     ev.add_argument("--max-new-tokens", type=int, default=256)
     ev.add_argument("--batch-size", type=int, default=8)
-    ev.add_argument("--history", default="full")
+    ev.add_argument("--history", type=history_arg, default="full")
     ev.add_argument("--token-budget", type=_none_or(int), default=7000)
     ev.add_argument("--reward", default="shop_r1")
     ev.add_argument("--sample-log", default=None, help="JSONL of every step (resumable)")
@@ -106,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     vx.add_argument("--out", required=True, help="output folder")
     vx.add_argument("--splits", default="train,valid", help="comma list of splits")
     vx.add_argument("--reward", default="shop_r1", help="preset compute_score uses for these rows")
-    vx.add_argument("--history", default="full")
+    vx.add_argument("--history", type=history_arg, default="full")
     vx.add_argument("--token-budget", type=_none_or(int), default=7000)
     vx.add_argument("--limit", type=int, default=None, help="first N sessions per split")
     return parser
@@ -135,10 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .evaluate import evaluate_model
             from .runcard import write_json_atomic
 
-            history: Any = int(args.history) if args.history.isdigit() else args.history
             metrics = evaluate_model(args.model, args.corpus, split=args.split, limit=args.limit,
                                      max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
-                                     history=history, token_budget=args.token_budget, reward=args.reward,
+                                     history=args.history, token_budget=args.token_budget, reward=args.reward,
                                      sample_log=args.sample_log)
             if args.output:
                 write_json_atomic(args.output, metrics)
@@ -146,9 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from .data import export_verl_parquet
 
-            history = int(args.history) if args.history.isdigit() else args.history
             paths = export_verl_parquet(args.corpus, args.out, splits=[s for s in args.splits.split(",") if s],
-                                        reward=args.reward, history=history, token_budget=args.token_budget,
+                                        reward=args.reward, history=args.history, token_budget=args.token_budget,
                                         limit=args.limit)
             print(json.dumps({k: str(v) for k, v in paths.items()}, indent=2))
     except (FileExistsError, FileNotFoundError, ValueError, KeyError) as exc:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shop_env.context import DEFAULT_TOKEN_BUDGET
+from shop_env.context import DEFAULT_TOKEN_BUDGET, parse_history
 from shop_env.corpus import Corpus
 
 from ._common import SharedRunOptions
@@ -103,8 +103,7 @@ class GRPORunConfig(SharedRunOptions):
     log_completions: bool = field(default=False, metadata=_help("print sampled completions with their rewards"))
 
     def __post_init__(self) -> None:
-        if isinstance(self.history, str) and self.history.isdigit():
-            self.history = int(self.history)  # type: ignore[assignment]
+        self.history = parse_history(self.history)  # type: ignore[assignment]
         if self.num_generations < 2:
             raise ValueError(f"num_generations must be >= 2 (GRPO compares answers within a group), "
                              f"got {self.num_generations}")

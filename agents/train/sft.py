@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shop_env.context import DEFAULT_TOKEN_BUDGET
+from shop_env.context import DEFAULT_TOKEN_BUDGET, parse_history
 from shop_env.corpus import Corpus
 
 from ._common import SharedRunOptions
@@ -71,8 +71,7 @@ class SFTRunConfig(SharedRunOptions):
             raise ValueError("set epochs > 0 or max_steps > 0")
         if self.examples not in ("session", "step"):
             raise ValueError(f"examples must be 'session' or 'step', got {self.examples!r}")
-        if isinstance(self.history, str) and self.history.isdigit():
-            self.history = int(self.history)  # type: ignore[assignment]
+        self.history = parse_history(self.history)  # type: ignore[assignment]
         for name in ("per_device_batch_size", "gradient_accumulation_steps", "save_steps", "logging_steps",
                      "max_length"):
             if getattr(self, name) < 1:
