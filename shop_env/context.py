@@ -59,7 +59,7 @@ def parse_history(value: str | int) -> str | int:
     Command lines and configs give it as text (``"3"``); every entry point normalises it here,
     so a bad value fails before any model is loaded.
     """
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isdecimal():
         value = int(value)
     if value in ("full", "latest") or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
         return value

@@ -113,7 +113,7 @@ def test_invalid_config():
 
 
 @pytest.mark.parametrize("bad", ["some", "0", 0, -1, True, "", "2.5"])
-def test_every_entry_point_rejects_a_bad_history_before_loading_anything(bad):
+def test_every_entry_point_rejects_a_bad_history_before_loading_anything(bad, capsys):
     from agents.train.__main__ import build_parser
     from agents.train.grpo import GRPORunConfig
     from agents.train.sft import SFTRunConfig
@@ -125,10 +125,12 @@ def test_every_entry_point_rejects_a_bad_history_before_loading_anything(bad):
     for config in (SFTRunConfig, GRPORunConfig):
         with pytest.raises(ValueError, match="history must be"):
             config(history=bad)
-    for argv in (["--history", str(bad)], ["eval", "--model", "m", "--history", str(bad)]):
-        parser = run_parser() if argv[0] == "--history" else build_parser()
+    for parser, argv in ((run_parser(), ["--history", str(bad)]),
+                         (build_parser(), ["eval", "--model", "m", "--history", str(bad)]),
+                         (build_parser(), ["verl-export", "--out", "o", "--history", str(bad)])):
         with pytest.raises(SystemExit):
             parser.parse_args(argv)
+        assert "history must be 'full', 'latest' or a positive int" in capsys.readouterr().err
     assert run_parser().parse_args(["--history", "3"]).history == 3
     assert SFTRunConfig(history="latest").history == "latest"
 

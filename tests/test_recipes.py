@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from agents.train.__main__ import build_parser as train_parser
+from agents.train.__main__ import config_from_args
+from agents.train.grpo import GRPORunConfig
+from agents.train.sft import SFTRunConfig
 from benchmarks.compare import build_parser as compare_parser
 from benchmarks.run import build_parser as run_parser
 from benchmarks.training_curves import build_parser as curves_parser
@@ -23,36 +26,53 @@ PARSERS = {"agents.train": train_parser, "benchmarks.run": run_parser,
            "benchmarks.compare": compare_parser, "benchmarks.training_curves": curves_parser}
 RECIPE_ENV = {"paper_table_cpu.sh": {}, "paper_table_gpu.sh": {"MODEL": "/models/qwen", "OPERA": "/data/opera"}}
 ROWS = ["zero-shot", "sft", "shop-r1", "no-dars", "sft-grpo-binary"]
+KNOBS = ("MODEL", "OPERA", "CORPUS", "RUNS", "OUT", "TRAIN", "GPUS", "PY", "SFT_ARGS", "GRPO_ARGS", "EVAL_ARGS",
+         "DRY_RUN", "SFT_SESSIONS", "SFT_MAX_STEPS", "SFT_LR", "GRPO_STEPS", "GRPO_LR", "GRPO_SESSIONS",
+         "EVAL_SESSIONS", "SFT_MAX_LENGTH", "VLLM_MEMORY")
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in KNOBS}  # a knob exported here must not leak in
 
 
 def dry_run(recipe: str, tmp_path: Path, **env: str) -> tuple[Path, Path, list[list[str]]]:
     """Run a recipe with DRY_RUN=1; return RUNS, OUT and the commands it would run."""
     runs, out = tmp_path / "runs", tmp_path / "out"
-    full_env = {**os.environ, **RECIPE_ENV[recipe], "DRY_RUN": "1", "RUNS": str(runs), "OUT": str(out), **env}
+    full_env = {**CLEAN_ENV, **RECIPE_ENV[recipe], "DRY_RUN": "1", "RUNS": str(runs), "OUT": str(out), **env}
     proc = subprocess.run(["bash", str(RECIPES / recipe)], env=full_env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     commands = [shlex.split(line[2:]) for line in proc.stdout.splitlines() if line.startswith("+ ")]
     return runs, out, commands
 
 
+def module_args(cmd: list[str]) -> tuple[str, list[str]] | None:
+    """``(module, arguments)`` of a ``python -m MODULE`` or ``scripts/launch_train.sh CONFIG N`` command."""
+    if len(cmd) > 2 and cmd[1] == "-m":
+        return cmd[2], cmd[3:]
+    if cmd and cmd[0].endswith("launch_train.sh"):
+        return "agents.train", cmd[3:]
+    return None
+
+
 def parsed(commands: list[list[str]], module: str, subcommand: str | None = None) -> list:
-    """The argparse namespaces of the ``python -m MODULE`` commands among ``commands``."""
+    """The parsed arguments of the ``module`` commands among ``commands``; training commands are
+    also built into their run configs, whose checks (``__post_init__``) must pass too."""
     found = []
     for cmd in commands:
-        if len(cmd) > 2 and cmd[1:3] == ["-m", module]:
-            args = PARSERS[module]().parse_args(cmd[3:])
-            if subcommand is None or args.command == subcommand:
-                found.append(args)
+        call = module_args(cmd)
+        if call is None or call[0] != module:
+            continue
+        args = PARSERS[module]().parse_args(call[1])  # argparse exits on an unknown or malformed flag
+        if module == "agents.train":
+            config_from_args({"sft": SFTRunConfig, "grpo": GRPORunConfig}[args.command], args)
+        if subcommand is None or args.command == subcommand:
+            found.append(args)
     return found
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPE_ENV))
 def test_every_command_is_accepted_by_its_command_line(recipe, tmp_path):
     _, _, commands = dry_run(recipe, tmp_path)
-    modules = [cmd[2] for cmd in commands if cmd[1:2] == ["-m"]]
-    assert set(modules) == set(PARSERS)
+    assert {call[0] for call in map(module_args, commands) if call} == set(PARSERS)
     for module in PARSERS:
-        parsed(commands, module)  # argparse exits (SystemExit) on an unknown or malformed flag
+        parsed(commands, module)
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPE_ENV))
@@ -102,8 +122,44 @@ def test_the_cpu_recipe_resumes_and_skips_what_is_done(tmp_path):
     assert ["rm", "-rf", f"{out}/sft"] in commands
 
 
-def test_the_gpu_recipe_names_what_it_needs(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("MODEL", "OPERA")}
-    proc = subprocess.run(["bash", str(RECIPES / "paper_table_gpu.sh")], env={**env, "DRY_RUN": "1"},
+def test_finished_runs_and_fresh_rows_are_not_run_again(tmp_path):
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    for run in ("sft", "grpo-shop_r1"):
+        (runs / run / "final").mkdir(parents=True)
+        (runs / run / "final" / "config.json").write_text("{}")
+        (runs / run / "run_card.json").write_text("{}")
+    for row in ("zero-shot", "sft", "shop-r1"):  # written after the models: up to date
+        (out / row / "prompted").mkdir(parents=True)
+        (out / row / "prompted" / "results.json").write_text("{}")
+    _, _, commands = dry_run("paper_table_cpu.sh", tmp_path)
+    assert [g.reward for g in parsed(commands, "agents.train", "grpo")] == ["no_dars", "binary"]
+    assert [Path(e.output_path).name for e in parsed(commands, "benchmarks.run")] == ["no-dars", "sft-grpo-binary"]
+    assert not [cmd for cmd in commands if cmd[0] == "rm"]
+
+
+@pytest.mark.parametrize("gpus", ["1", "2", "8"])
+def test_the_gpu_recipe_keeps_the_papers_batch_on_any_number_of_gpus(gpus, tmp_path):
+    _, _, commands = dry_run("paper_table_gpu.sh", tmp_path, GPUS=gpus)
+    launched = {cmd[0].endswith("launch_train.sh") for cmd in commands if module_args(cmd)
+                and module_args(cmd)[0] == "agents.train"}
+    assert launched == {gpus != "1"}
+    (sft,) = parsed(commands, "agents.train", "sft")
+    assert sft.per_device_batch_size * sft.gradient_accumulation_steps * int(gpus) == 8
+    for grpo in parsed(commands, "agents.train", "grpo"):
+        assert grpo.per_device_batch_size * grpo.gradient_accumulation_steps * int(gpus) == 64
+        assert grpo.num_generations == 8 and grpo.use_vllm
+
+
+def test_extra_flags_are_appended_and_win(tmp_path):
+    _, _, commands = dry_run("paper_table_cpu.sh", tmp_path, GRPO_ARGS="--lora --learning-rate 1e-5",
+                             EVAL_ARGS="--limit 2")
+    assert {(g.lora, g.learning_rate) for g in parsed(commands, "agents.train", "grpo")} == {(True, 1e-5)}
+    assert {e.limit for e in parsed(commands, "benchmarks.run")} == {2}
+
+
+@pytest.mark.parametrize("env, message", [({}, "MODEL"), ({"MODEL": "/m"}, "OPERA"),
+                                          ({"MODEL": "/m", "OPERA": "/d", "GPUS": "3"}, "GPUS must divide 8")])
+def test_the_gpu_recipe_names_what_is_missing_or_wrong(env, message):
+    proc = subprocess.run(["bash", str(RECIPES / "paper_table_gpu.sh")], env={**CLEAN_ENV, "DRY_RUN": "1", **env},
                           capture_output=True, text=True, timeout=60)
-    assert proc.returncode != 0 and "MODEL" in proc.stderr
+    assert proc.returncode != 0 and message in proc.stderr

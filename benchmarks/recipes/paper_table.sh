@@ -12,8 +12,9 @@
 # Knobs (environment):
 #   MODEL, CORPUS      starting model (short name or folder) and corpus source (demo, opera:DIR)
 #   RUNS, OUT          training runs (checkpoints) and results (the committed rows)
+#                      (relative paths are read from the repository root)
 #   SFT_ARGS, GRPO_ARGS, EVAL_ARGS   extra flags of `agents.train sft`, `agents.train grpo` and
-#                      `benchmarks.run` (words split on spaces)
+#                      `benchmarks.run` (words split on spaces; no quoting, so no spaces inside a value)
 #   TRAIN              training command prefix (default: "$PY -m agents.train"; several GPUs:
 #                      "scripts/launch_train.sh deepspeed_zero2 8")
 #   PY                 Python (default .venv/bin/python)
@@ -32,7 +33,7 @@ read -r -a grpo_args <<< "${GRPO_ARGS:-}"
 read -r -a eval_args <<< "${EVAL_ARGS:-}"
 
 run() {  # run a command, or print it under DRY_RUN
-  if [ -n "${DRY_RUN:-}" ]; then echo "+ $(printf '%q ' "$@")"; else "$@"; fi
+  if [ "${DRY_RUN:-0}" != 0 ]; then echo "+ $(printf '%q ' "$@")"; else "$@"; fi
 }
 
 resume_flag() {  # --resume when the run folder already holds a checkpoint

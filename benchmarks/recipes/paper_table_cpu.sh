@@ -12,7 +12,8 @@
 # are stated in each run's run_card.json.
 #
 # Knobs (environment): MODEL, RUNS, OUT, SFT_SESSIONS, SFT_MAX_STEPS, SFT_LR, GRPO_STEPS, GRPO_LR,
-# GRPO_SESSIONS, EVAL_SESSIONS, PY, DRY_RUN (see paper_table.sh).
+# GRPO_SESSIONS, EVAL_SESSIONS, SFT_ARGS / GRPO_ARGS / EVAL_ARGS (extra flags, appended: they
+# win), PY, DRY_RUN (see paper_table.sh). Relative paths are read from the repository root.
 set -euo pipefail
 
 SFT_SESSIONS=${SFT_SESSIONS:-300}
@@ -29,9 +30,9 @@ export MODEL=${MODEL:-smollm2-135m} CORPUS=demo
 export RUNS=${RUNS:-runs/paper-table-cpu} OUT=${OUT:-benchmarks/results/paper-table-cpu}
 export SFT_ARGS="--examples step $CONTEXT --max-length 2048 --max-steps $SFT_MAX_STEPS \
 --per-device-batch-size 1 --gradient-accumulation-steps 4 --learning-rate $SFT_LR \
---limit-sessions $SFT_SESSIONS --save-steps 5 --logging-steps 5"
+--limit-sessions $SFT_SESSIONS --save-steps 5 --logging-steps 5 ${SFT_ARGS:-}"
 export GRPO_ARGS="--learning-rate $GRPO_LR --max-steps $GRPO_STEPS --num-generations 4 \
 --per-device-batch-size 4 --gradient-accumulation-steps 1 --max-completion-length 128 $CONTEXT \
---limit-sessions $GRPO_SESSIONS --save-steps 5 --logging-steps 1"
-export EVAL_ARGS="--split test --limit $EVAL_SESSIONS $CONTEXT --temperature 0.6 --max-new-tokens 128"
+--limit-sessions $GRPO_SESSIONS --save-steps 5 --logging-steps 1 ${GRPO_ARGS:-}"
+export EVAL_ARGS="--split test --limit $EVAL_SESSIONS $CONTEXT --temperature 0.6 --max-new-tokens 128 ${EVAL_ARGS:-}"
 exec bash "$(dirname "$0")/paper_table.sh"
