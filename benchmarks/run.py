@@ -169,16 +169,22 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path, co
     return payload
 
 
-def print_table(results: dict[str, dict[str, Any]], header: str) -> str:
+def print_table(results: dict[str, dict[str, Any]], header: str) -> None:
+    """Print the run's headline metrics, one row per agent, as a rich table."""
     from rich.console import Console
     from rich.table import Table
+
+    from shop_env.types import ACTION_TYPES
 
     from .report import format_rate
 
     table = Table(title=header, show_lines=False, caption="exact match with its 95% bootstrap CI over sessions; "
                   "all CIs in results.json and summary.md")
-    for col in ("agent", "exact", "type acc", "type F1", "exact click", "exact type", "exact term",
-                "parse fail", "reward", "sessions", "steps/s"):
+    # Short column labels keep the table inside a terminal; every action type gets a column.
+    short = {"type_and_submit": "type", "terminate": "term"}
+    per_type_columns = [f"exact {short.get(t, t)}" for t in ACTION_TYPES]
+    for col in ("agent", "exact", "type acc", "type F1", *per_type_columns, "parse fail", "reward", "sessions",
+                "steps/s"):
         table.add_column(col, justify="right" if col != "agent" else "left", no_wrap=True)
     for agent, res in results.items():
         m = res["metrics"]
@@ -186,12 +192,11 @@ def print_table(results: dict[str, dict[str, Any]], header: str) -> str:
         per = m["per_type"]
         table.add_row(agent, format_rate(m["exact_match"], ci.get("exact_match")),
                       format_rate(m["type_accuracy"]), format_rate(m["type_macro_f1"]),
-                      *(format_rate(per[t]["exact_match"]) for t in ("click", "type_and_submit", "terminate")),
+                      *(format_rate(per[t]["exact_match"]) for t in ACTION_TYPES),
                       format_rate(m["parse_failure_rate"]), f"{m['reward_mean']:.1f}",
                       str(res["data"]["sessions_run"]), f"{m['throughput']['steps_per_s']:.1f}")
     console = Console(width=max(160, Console().width))
     console.print(table)
-    return ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

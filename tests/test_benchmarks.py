@@ -63,6 +63,7 @@ def test_run_writes_results_and_resumes(tmp_path, capsys):
     assert heuristic["metrics"]["exact_match"] < 1.0
     printed = capsys.readouterr().out
     assert "GENERATED" in printed
+    assert all(f"exact {label}" in printed for label in ("click", "type", "term"))  # a column per action type
     # second run resumes every session from the sample log: no new steps
     assert run.main(argv) == 0
     again = json.loads((out / "oracle" / "results.json").read_text())
