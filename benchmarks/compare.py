@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .report import markdown_table, write_comparison_plot
+from .report import markdown_table, predicted_types_table, write_comparison_plot
 
 __all__ = ["collect", "main"]
 
@@ -48,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     hashes = {r.get("config_hash") for r in results.values()}
-    table = markdown_table(results)
+    table = markdown_table(results) + "\nAction types the answers predict (counts of test steps):\n\n" \
+        + predicted_types_table(results)
     print(table)
     if len(hashes) > 1:
         print(f"note: {len(hashes)} different reward/prompt/context configurations (config_hash) in this table")

@@ -15,8 +15,8 @@ from typing import Any
 
 from shop_env.types import ACTION_TYPES, Action
 
-__all__ = ["metrics_from_records", "write_json_atomic", "markdown_table", "write_plots", "write_comparison_plot",
-           "format_rate"]
+__all__ = ["metrics_from_records", "write_json_atomic", "markdown_table", "predicted_types_table", "write_plots",
+           "write_comparison_plot", "format_rate"]
 
 
 def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: int = 1000, seed: int = 0,
@@ -108,6 +108,34 @@ def markdown_table(results: Mapping[str, Mapping[str, Any]]) -> str:
         cells += [format_rate(per[t]["exact_match"]) for t in ACTION_TYPES]
         cells += [format_rate(m["parse_failure_rate"]), f"{m['reward_mean']:.2f}", str(m["n"])]
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def predicted_types_table(results: Mapping[str, Mapping[str, Any]]) -> str:
+    """One row per agent: how many answers predict each action type, and how many do not parse.
+
+    Read from each result's confusion matrix (rows gold, columns predicted), so a collapse
+    onto one action type shows as counts beside the gold answers' counts.
+    """
+    types = list(ACTION_TYPES)
+    head = "| agent | " + " | ".join(f"predicted {t}" for t in types) + " | unparsed | steps |"
+    lines = [head, "|" + "|".join(["---"] * (len(types) + 3)) + "|"]
+    golds: dict[str, list[int]] = {}
+    for agent, res in results.items():
+        confusion = res["metrics"]["confusion"]
+        if list(confusion["labels"]) != types:
+            raise ValueError(f"{agent}: confusion labels {confusion['labels']} are not {types}")
+        matrix, unparsed = confusion["matrix"], confusion["unparsed_by_gold"]
+        predicted = [sum(row[j] for row in matrix) for j in range(len(types))]
+        golds[agent] = [sum(row) + u for row, u in zip(matrix, unparsed, strict=True)]
+        lines.append("| " + " | ".join([agent, *map(str, predicted), str(sum(unparsed)), str(sum(golds[agent]))])
+                     + " |")
+    first_with: dict[tuple[int, ...], str] = {}
+    for agent, gold in golds.items():
+        first_with.setdefault(tuple(gold), agent)
+    for gold, agent in first_with.items():
+        label = "gold" if len(first_with) == 1 else f"gold of {agent} (and agents with the same steps)"
+        lines.append(f"| {label} | " + " | ".join(map(str, gold)) + f" | - | {sum(gold)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import compare, run
-from benchmarks.report import metrics_from_records
+from benchmarks.report import metrics_from_records, predicted_types_table
 
 
 def _rec(sid, step, n, gold, pred, click_type=None, exact=None):
@@ -39,6 +39,13 @@ def test_metrics_from_records_match_a_hand_computed_confusion_matrix():
     assert m["type_macro_f1"] == pytest.approx(2 / 3)
     assert m["parse_failure_rate"] == pytest.approx(1 / 5)
     assert m["session_outcome"]["n"] == 2
+    # predicted counts are the confusion matrix's column sums; gold counts its row sums plus unparsed
+    lines = predicted_types_table({"a": {"metrics": m}, "b": {"metrics": m}}).splitlines()
+    assert lines[2:] == ["| a | 2 | 0 | 2 | 1 | 5 |", "| b | 2 | 0 | 2 | 1 | 5 |", "| gold | 4 | 0 | 1 | - | 5 |"]
+    other = metrics_from_records(recs[:3], n_bootstrap=0)
+    lines = predicted_types_table({"a": {"metrics": m}, "c": {"metrics": other}}).splitlines()
+    assert [line.split(" | ")[1:4] for line in lines[-2:]] == [["4", "0", "1"], ["2", "0", "1"]]
+    assert lines[-1].startswith("| gold of c ")
 
 
 def test_default_suite_matches_the_issue():
@@ -73,6 +80,11 @@ def test_run_writes_results_and_resumes(tmp_path, capsys):
     assert compare.main([str(out), "--output", str(table), "--plot", str(plot), "--title", "demo"]) == 0
     assert "oracle" in capsys.readouterr().out
     assert "| res/oracle |" in table.read_text() and plot.stat().st_size > 1000
+    # the oracle predicts exactly the gold action types
+    predicted = table.read_text().split("Action types the answers predict")[1].splitlines()
+    oracle_row = next(line for line in predicted if line.startswith("| res/oracle |"))
+    gold_row = next(line for line in predicted if line.startswith("| gold |"))
+    assert oracle_row.split(" | ")[1:4] == gold_row.split(" | ")[1:4]
 
 
 @pytest.mark.parametrize("argv, message", [
