@@ -21,6 +21,7 @@ __all__ = [
     "exact_match",
     "macro_f1_from_confusion",
     "outcome_f1",
+    "paired_difference",
     "type_match",
     "weighted_f1",
 ]
@@ -116,20 +117,8 @@ def compute_metrics(
     if not 0.0 < ci_level < 1.0:
         raise ValueError(f"ci_level must be in (0, 1), got {ci_level}")
 
-    # One row of counts per step: [exact, type_ok, confusion cells (3 x 4)].
     k = len(ACTION_TYPES)
-    width = 2 + k * (k + 1)
-    rows = np.zeros((n, width), dtype=np.int64)
-    for i, (pred, gold) in enumerate(zip(preds, golds, strict=True)):
-        if not isinstance(gold, Action):
-            raise TypeError(f"golds[{i}] must be an Action, got {type(gold).__name__}")
-        if pred is not None and not isinstance(pred, Action):
-            raise TypeError(f"preds[{i}] must be an Action or None, got {type(pred).__name__}")
-        rows[i, 0] = exact_match(pred, gold, text_threshold=text_threshold)
-        rows[i, 1] = type_match(pred, gold)
-        col = _INVALID if pred is None else _LABEL_INDEX[pred.type]
-        rows[i, 2 + _LABEL_INDEX[gold.type] * (k + 1) + col] = 1
-
+    rows = _step_rows(preds, golds, text_threshold)
     totals = rows.sum(axis=0)
     confusion_full = totals[2:].reshape(k, k + 1)
     result: dict[str, Any] = _summary(totals, n)
@@ -151,24 +140,9 @@ def compute_metrics(
 
     ci: dict[str, list[float]] = {}
     if n_bootstrap > 0:
-        if session_ids is not None:
-            groups: dict[str, int] = {}
-            index = np.fromiter((groups.setdefault(s, len(groups)) for s in session_ids), dtype=np.int64, count=n)
-            units = np.zeros((len(groups), width), dtype=np.int64)
-            np.add.at(units, index, rows)
-            unit_n = np.bincount(index, minlength=len(groups))
-        else:
-            units, unit_n = rows, np.ones(n, dtype=np.int64)
-        rng = np.random.default_rng(seed)
-        m = units.shape[0]
-        weights = rng.multinomial(m, np.full(m, 1.0 / m), size=n_bootstrap)
-        sums = weights @ units
-        counts = weights @ unit_n
-        samples = {name: np.empty(n_bootstrap) for name in CI_METRICS}
-        for b in range(n_bootstrap):
-            summary = _summary(sums[b], int(counts[b]))
-            for name in CI_METRICS:
-                samples[name][b] = summary[name]
+        units, unit_n = _unit_sums(rows, session_ids)
+        weights = _bootstrap_weights(units.shape[0], n_bootstrap, seed)
+        samples = _bootstrap_samples(weights @ units, weights @ unit_n)
         lo_q, hi_q = (1.0 - ci_level) / 2.0, 1.0 - (1.0 - ci_level) / 2.0
         for name in CI_METRICS:
             ci[name] = [float(np.quantile(samples[name], lo_q)), float(np.quantile(samples[name], hi_q))]
@@ -230,6 +204,108 @@ def weighted_f1(
 def outcome_f1(preds: Sequence[str | None], golds: Sequence[str]) -> dict[str, Any]:
     """OPeRA's session-outcome weighted F1 over ``purchase`` vs ``terminate`` (see :func:`weighted_f1`)."""
     return weighted_f1(preds, golds, labels=("purchase", "terminate"))
+
+
+def paired_difference(
+    preds_a: Sequence[Action | None],
+    preds_b: Sequence[Action | None],
+    golds: Sequence[Action],
+    session_ids: Sequence[str] | None = None,
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    ci_level: float = 0.95,
+    text_threshold: float = 0.75,
+) -> dict[str, Any]:
+    """How much system B beats system A on the same steps, with a paired bootstrap CI.
+
+    Both systems answered the same gold steps, so one resample of sessions (or steps) is
+    applied to both and the metric's difference is taken inside each resample: that keeps
+    the between-session variance shared by the two systems out of the interval, which two
+    separate CIs cannot do.
+
+    Returns:
+        ``n``, ``ci_level``, ``ci_unit``, ``n_bootstrap`` and, for each metric of
+        :data:`CI_METRICS`, ``{"a", "b", "difference" (b - a), "ci" ([lo, hi] of the
+        difference), "share_not_above" (share of resamples where B is not above A)}``.
+    """
+    n = len(golds)
+    if len(preds_a) != n or len(preds_b) != n:
+        raise ValueError(f"preds_a ({len(preds_a)}), preds_b ({len(preds_b)}) and golds ({n}) differ in length")
+    if n == 0:
+        raise ValueError("paired_difference needs at least one step")
+    if n_bootstrap < 1:
+        raise ValueError(f"n_bootstrap must be at least 1, got {n_bootstrap}")
+    if not 0.0 < ci_level < 1.0:
+        raise ValueError(f"ci_level must be in (0, 1), got {ci_level}")
+    rows_a = _step_rows(preds_a, golds, text_threshold)
+    rows_b = _step_rows(preds_b, golds, text_threshold)
+    units_a, unit_n = _unit_sums(rows_a, session_ids)
+    units_b, _ = _unit_sums(rows_b, session_ids)
+    weights = _bootstrap_weights(units_a.shape[0], n_bootstrap, seed)
+    counts = weights @ unit_n
+    samples_a = _bootstrap_samples(weights @ units_a, counts)
+    samples_b = _bootstrap_samples(weights @ units_b, counts)
+    point_a, point_b = _summary(rows_a.sum(axis=0), n), _summary(rows_b.sum(axis=0), n)
+    lo_q, hi_q = (1.0 - ci_level) / 2.0, 1.0 - (1.0 - ci_level) / 2.0
+    result: dict[str, Any] = {"n": n, "ci_level": ci_level, "n_bootstrap": int(n_bootstrap),
+                              "ci_unit": "session" if session_ids is not None else "step"}
+    for name in CI_METRICS:
+        diff = samples_b[name] - samples_a[name]
+        result[name] = {
+            "a": point_a[name],
+            "b": point_b[name],
+            "difference": point_b[name] - point_a[name],
+            "ci": [float(np.quantile(diff, lo_q)), float(np.quantile(diff, hi_q))],
+            "share_not_above": float(np.mean(diff <= 0.0)),
+        }
+    return result
+
+
+def _step_rows(preds: Sequence[Action | None], golds: Sequence[Action], text_threshold: float) -> np.ndarray:
+    """One row of counts per step: [exact, type_ok, confusion cells (3 gold x 4 predicted)]."""
+    k = len(ACTION_TYPES)
+    rows = np.zeros((len(golds), 2 + k * (k + 1)), dtype=np.int64)
+    for i, (pred, gold) in enumerate(zip(preds, golds, strict=True)):
+        if not isinstance(gold, Action):
+            raise TypeError(f"golds[{i}] must be an Action, got {type(gold).__name__}")
+        if pred is not None and not isinstance(pred, Action):
+            raise TypeError(f"preds[{i}] must be an Action or None, got {type(pred).__name__}")
+        rows[i, 0] = exact_match(pred, gold, text_threshold=text_threshold)
+        rows[i, 1] = type_match(pred, gold)
+        col = _INVALID if pred is None else _LABEL_INDEX[pred.type]
+        rows[i, 2 + _LABEL_INDEX[gold.type] * (k + 1) + col] = 1
+    return rows
+
+
+def _unit_sums(rows: np.ndarray, session_ids: Sequence[str] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows summed per resampling unit (a session when ids are given, else a step), and unit sizes."""
+    n = rows.shape[0]
+    if session_ids is None:
+        return rows, np.ones(n, dtype=np.int64)
+    if len(session_ids) != n:
+        raise ValueError(f"session_ids and golds differ in length: {len(session_ids)} != {n}")
+    groups: dict[str, int] = {}
+    index = np.fromiter((groups.setdefault(s, len(groups)) for s in session_ids), dtype=np.int64, count=n)
+    units = np.zeros((len(groups), rows.shape[1]), dtype=np.int64)
+    np.add.at(units, index, rows)
+    return units, np.bincount(index, minlength=len(groups))
+
+
+def _bootstrap_weights(units: int, n_bootstrap: int, seed: int) -> np.ndarray:
+    """How often each unit is drawn in each resample (with replacement)."""
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(units, np.full(units, 1.0 / units), size=n_bootstrap)
+
+
+def _bootstrap_samples(sums: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Each CI metric in each resample, from its summed rows and step count."""
+    samples = {name: np.empty(len(sums)) for name in CI_METRICS}
+    for b in range(len(sums)):
+        summary = _summary(sums[b], int(counts[b]))
+        for name in CI_METRICS:
+            samples[name][b] = summary[name]
+    return samples
 
 
 def _summary(totals: np.ndarray, n: int) -> dict[str, Any]:

@@ -85,6 +85,27 @@ def test_run_writes_results_and_resumes(tmp_path, capsys):
     oracle_row = next(line for line in predicted if line.startswith("| res/oracle |"))
     gold_row = next(line for line in predicted if line.startswith("| gold |"))
     assert oracle_row.split(" | ")[1:4] == gold_row.split(" | ")[1:4]
+    # paired against the heuristic on the same steps: the oracle is above it in every resample
+    assert compare.main([str(out), "--output", str(table), "--baseline", "res/heuristic"]) == 0
+    paired = table.read_text().split("minus res/heuristic")[1]
+    row = next(line for line in paired.splitlines() if line.startswith("| res/oracle |")).split(" | ")
+    h = heuristic["metrics"]
+    assert row[1].startswith(f"+{1.0 - h['exact_match']:.3f} [+") and row[-1] == "0.000 |"
+
+
+def test_paired_compare_refuses_different_steps_and_unknown_baselines(tmp_path, capsys):
+    base = ["--no-progress", "--bootstrap", "0"]
+    assert run.main(["--agent", "oracle", "--limit", "3", "--output-path", str(tmp_path / "a")] + base) == 0
+    assert run.main(["--agent", "heuristic", "--limit", "2", "--output-path", str(tmp_path / "b")] + base) == 0
+    dirs = [str(tmp_path / "a"), str(tmp_path / "b")]
+    capsys.readouterr()
+    assert compare.main(dirs + ["--baseline", "a/oracle"]) == 2
+    assert "different test steps" in capsys.readouterr().err
+    assert compare.main(dirs + ["--baseline", "a/nobody"]) == 2
+    assert "a/nobody" in capsys.readouterr().err
+    (tmp_path / "b" / "heuristic" / "samples.jsonl").write_text("{not json\n")
+    assert compare.main(dirs + ["--baseline", "a/oracle"]) == 2
+    assert "samples.jsonl:1" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -99,6 +99,8 @@ def test_every_row_is_trained_and_evaluated_on_the_same_prompt(recipe, tmp_path)
     (table,) = parsed(commands, "benchmarks.compare")
     assert [Path(d).name for d in table.dirs] == ["zero-shot", "sft", "sft-grpo-binary", "shop-r1", "no-dars"]
     assert Path(table.output) == out / "table.md"
+    assert table.baseline == "sft/prompted-final"  # the SFT row's folder: `evaluate sft "$sft_dir/final"`
+    assert Path(table.baseline).name == f"prompted-{Path(models['sft']).name}"
 
 
 def test_the_cpu_recipe_resumes_and_skips_what_is_done(tmp_path):

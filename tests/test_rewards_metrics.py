@@ -11,6 +11,7 @@ from rewards.metrics import (
     exact_match,
     macro_f1_from_confusion,
     outcome_f1,
+    paired_difference,
     type_match,
     weighted_f1,
 )
@@ -87,6 +88,64 @@ def test_bootstrap_ci_over_sessions_is_deterministic_and_brackets_the_estimate()
     steps = compute_metrics(preds, golds, n_bootstrap=300, seed=1)
     assert steps["ci_unit"] == "step"
     assert compute_metrics(preds, golds, sessions, n_bootstrap=300, seed=2)["ci"] != a["ci"]
+
+
+def _paired_corpus():
+    """30 sessions of 5 steps; system A hits 2 of 3 steps, system B also hits A's misses in even sessions."""
+    golds, preds_a, preds_b, sessions = [], [], [], []
+    for s in range(30):
+        for k in range(5):
+            gold = C(f"item{k}") if k < 4 else END
+            hit_a = (s + k) % 3 != 0
+            golds.append(gold)
+            preds_a.append(gold if hit_a else C("wrong"))
+            preds_b.append(gold if hit_a or s % 2 == 0 else C("wrong"))
+            sessions.append(f"s{s}")
+    return golds, preds_a, preds_b, sessions
+
+
+def test_paired_difference_by_hand():
+    golds, preds_a, preds_b, sessions = _paired_corpus()
+    d = paired_difference(preds_a, preds_b, golds, sessions, n_bootstrap=400, seed=3)
+    a = compute_metrics(preds_a, golds, n_bootstrap=0)
+    b = compute_metrics(preds_b, golds, n_bootstrap=0)
+    exact = d["exact_match"]
+    assert exact["a"] == a["exact_match"] and exact["b"] == b["exact_match"]
+    assert exact["difference"] == pytest.approx(b["exact_match"] - a["exact_match"])
+    assert exact["difference"] == pytest.approx(25 / 150)  # A's 50 misses, half of them in even sessions
+    lo, hi = exact["ci"]
+    assert 0 < lo < exact["difference"] < hi
+    assert exact["share_not_above"] == 0.0  # B is never below A, and above in every resample with an even session
+    assert d["ci_unit"] == "session" and d["n"] == 150
+    # the pairing matters where sessions differ a lot: A hits every step of sessions 0-9 and none of
+    # 10-19, B hits one more step in each of 10-19; two separate CIs overlap, the paired one excludes 0
+    golds2 = [C(f"item{k}") for _ in range(20) for k in range(5)]
+    sessions2 = [f"s{s}" for s in range(20) for _ in range(5)]
+    preds_a2 = [g if i // 5 < 10 else C("wrong") for i, g in enumerate(golds2)]
+    preds_b2 = [g if i // 5 < 10 or i % 5 == 0 else C("wrong") for i, g in enumerate(golds2)]
+    ci_a = compute_metrics(preds_a2, golds2, sessions2, n_bootstrap=400, seed=3)["ci"]["exact_match"]
+    ci_b = compute_metrics(preds_b2, golds2, sessions2, n_bootstrap=400, seed=3)["ci"]["exact_match"]
+    assert ci_b[0] < ci_a[1]
+    paired = paired_difference(preds_a2, preds_b2, golds2, sessions2, n_bootstrap=400, seed=3)["exact_match"]
+    assert paired["difference"] == pytest.approx(0.1) and paired["ci"][0] > 0
+    # a system against itself differs by exactly 0 in every resample
+    same = paired_difference(preds_a, preds_a, golds, sessions, n_bootstrap=50)
+    assert same["exact_match"]["ci"] == [0.0, 0.0] and same["exact_match"]["share_not_above"] == 1.0
+    # swapping the systems flips the sign
+    flipped = paired_difference(preds_b, preds_a, golds, sessions, n_bootstrap=400, seed=3)["exact_match"]
+    assert flipped["difference"] == pytest.approx(-exact["difference"])
+    assert flipped["ci"] == pytest.approx([-hi, -lo])
+
+
+def test_paired_difference_rejects_bad_input():
+    with pytest.raises(ValueError, match="differ in length"):
+        paired_difference([END], [END, END], [END, END])
+    with pytest.raises(ValueError, match="at least one"):
+        paired_difference([], [], [])
+    with pytest.raises(ValueError, match="n_bootstrap"):
+        paired_difference([END], [END], [END], n_bootstrap=0)
+    with pytest.raises(ValueError, match="session_ids"):
+        paired_difference([END], [END], [END], ["a", "b"])
 
 
 def test_bad_inputs_raise_clearly():

@@ -77,7 +77,9 @@ for reward in shop_r1 no_dars binary; do
 done
 
 ROWS=(zero-shot sft sft-grpo-binary shop-r1 no-dars)  # the paper's row order
-run "$PY" -m benchmarks.compare "${ROWS[@]/#/$OUT/}" --output "$OUT/table.md" --plot "$OUT/table.png"
+# every row against SFT on the same test steps too: is Shop-R1 above SFT beyond resampling noise?
+run "$PY" -m benchmarks.compare "${ROWS[@]/#/$OUT/}" --output "$OUT/table.md" --plot "$OUT/table.png" \
+  --baseline sft/prompted-final
 run "$PY" -m benchmarks.training_curves binary="$RUNS/grpo-binary" shop-r1="$RUNS/grpo-shop_r1" \
   no-dars="$RUNS/grpo-no_dars" --output "$OUT/grpo_curves.png" --json "$OUT/grpo_curves.json"
 run mkdir -p "$OUT/run_cards"  # the training settings and logs next to the results they produced
