@@ -75,7 +75,8 @@ def paired_table(folders: dict[str, Path], baseline: str, *, n_bootstrap: int = 
     preds_base = predictions(base)
     names = {"exact_match": "exact", "type_accuracy": "type acc", "type_macro_f1": "type F1"}
     lines = ["| agent | " + " | ".join(f"{names[m]} minus baseline [95% CI]" for m in CI_METRICS)
-             + " | resamples where exact is not above |", "|" + "|".join(["---"] * (len(CI_METRICS) + 2)) + "|"]
+             + " | resamples where exact is not above | steps exact only here / only in baseline |",
+             "|" + "|".join(["---"] * (len(CI_METRICS) + 3)) + "|"]
     for key, folder in folders.items():
         if key == baseline:
             continue
@@ -89,7 +90,10 @@ def paired_table(folders: dict[str, Path], baseline: str, *, n_bootstrap: int = 
         diff = paired_difference(preds_base, predictions(records), golds, sessions, n_bootstrap=n_bootstrap, seed=seed)
         cells = [f"{diff[m]['difference']:+.3f} [{diff[m]['ci'][0]:+.3f}, {diff[m]['ci'][1]:+.3f}]"
                  for m in CI_METRICS]
-        lines.append("| " + " | ".join([key, *cells, format_rate(diff["exact_match"]["share_not_above"])]) + " |")
+        only_here = sum(1 for k in keys if records[k]["exact_match"] and not base[k]["exact_match"])
+        only_base = sum(1 for k in keys if base[k]["exact_match"] and not records[k]["exact_match"])
+        lines.append("| " + " | ".join([key, *cells, format_rate(diff["exact_match"]["share_not_above"]),
+                                        f"{only_here} / {only_base}"]) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -90,7 +90,9 @@ def test_run_writes_results_and_resumes(tmp_path, capsys):
     paired = table.read_text().split("minus res/heuristic")[1]
     row = next(line for line in paired.splitlines() if line.startswith("| res/oracle |")).split(" | ")
     h = heuristic["metrics"]
-    assert row[1].startswith(f"+{1.0 - h['exact_match']:.3f} [+") and row[-1] == "0.000 |"
+    assert row[1].startswith(f"+{1.0 - h['exact_match']:.3f} [+") and row[-2] == "0.000"
+    missed = round(h["n"] * (1.0 - h["exact_match"]))
+    assert row[-1] == f"{missed} / 0 |"  # the heuristic's misses are the oracle's gains; it loses none
 
 
 def test_paired_compare_refuses_different_steps_and_unknown_baselines(tmp_path, capsys):
