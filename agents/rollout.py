@@ -22,7 +22,7 @@ from shop_env.env import ShopSessionEnv
 
 from .base import Agent, Generation
 
-__all__ = ["RolloutResult", "make_record", "read_sample_log", "run_fingerprint", "run_rollout"]
+__all__ = ["RolloutResult", "complete_sessions", "make_record", "read_sample_log", "run_fingerprint", "run_rollout"]
 
 
 @dataclass
@@ -88,7 +88,11 @@ def read_sample_log(path: str | os.PathLike) -> list[dict[str, Any]]:
     return out
 
 
-def _complete_sessions(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def complete_sessions(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Sessions whose every step is logged exactly once, each as its records in step order.
+
+    A killed run leaves a session half-logged; resuming and comparing use only complete ones.
+    """
     by_session: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         by_session.setdefault(r["session_id"], []).append(r)
@@ -184,7 +188,7 @@ def run_rollout(
         if other:
             raise ValueError(f"{log_path} holds samples of another configuration (run fingerprint "
                              f"{sorted(map(str, other))[0]} != {fingerprint}): use another output path or remove it")
-        complete = _complete_sessions(old)
+        complete = complete_sessions(old)
         # Keep every finished session in the log, also those this run does not ask for.
         _rewrite_atomically(log_path, (r for recs in complete.values() for r in recs))
         wanted = {ids[i] for i in indices}

@@ -1,8 +1,9 @@
 """``python -m benchmarks.compare DIR...``: one table across benchmark result folders.
 
 Each DIR is a folder holding ``results.json`` or a run folder holding ``<agent>/results.json``.
-With ``--baseline DIR`` it also says, for every other row, how far it is above the baseline
-on the same test steps, with a paired bootstrap over sessions read from ``samples.jsonl``.
+With ``--baseline RUN/AGENT`` it also compares every other row with that one on the same test
+steps (read from the sample logs): paired bootstrap CIs over sessions and a paired
+permutation test.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from .report import markdown_table, predicted_types_table, write_comparison_plot
 
-__all__ = ["collect", "main", "paired_table", "result_folders"]
+__all__ = ["collect", "main", "paired_table", "result_folders", "step_answers"]
 
 
 def result_folders(dirs: Sequence[str]) -> dict[str, Path]:
@@ -27,74 +29,96 @@ def result_folders(dirs: Sequence[str]) -> dict[str, Path]:
         if not files:
             raise FileNotFoundError(f"no results.json in {p} or its subfolders")
         for f in files:
-            found[f"{f.parent.parent.name}/{f.parent.name}"] = f.parent
+            key = f"{f.parent.parent.name}/{f.parent.name}"
+            if key in found:
+                raise ValueError(f"two result folders make the same row {key!r}: {found[key]} and {f.parent}")
+            found[key] = f.parent
     return found
 
 
-def collect(dirs: Sequence[str]) -> dict[str, dict]:
-    return {key: json.loads((folder / "results.json").read_text(encoding="utf-8"))
-            for key, folder in result_folders(dirs).items()}
+def collect(folders: Mapping[str, Path]) -> dict[str, dict]:
+    """Each row's ``results.json``."""
+    return {key: json.loads((folder / "results.json").read_text(encoding="utf-8")) for key, folder in folders.items()}
 
 
-def _step_answers(folder: Path) -> dict[tuple[str, int], dict]:
-    """The sample log's records keyed by (session, step); the last record of a step wins, as in a resumed run."""
+def step_answers(folder: Path, result: Mapping[str, Any]) -> dict[tuple[str, int], tuple[Any, Any]]:
+    """``{(session, step): (gold, predicted)}`` for exactly the steps behind ``result``'s metrics.
+
+    Reads the sample log the way a resumed run does (complete sessions only) and keeps the
+    sessions ``results.json`` lists; an older result without that list must match the log's
+    step count, so a log that also holds other sessions is refused rather than mixed in.
+    """
+    from agents.rollout import complete_sessions, read_sample_log
+    from shop_env.types import Action
+
     path = folder / "samples.jsonl"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no sample log; the paired comparison reads every step's answer from it")
-    records: dict[tuple[str, int], dict] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                r = json.loads(line)
-                records[(r["session_id"], int(r["step_index"]))] = r
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"{path}:{lineno}: not a sample record ({exc})") from exc
-    return records
+    try:
+        sessions = complete_sessions(read_sample_log(path))
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: a record lacks {exc}; not a sample log of benchmarks.run") from exc
+    wanted = result.get("data", {}).get("session_ids")
+    if wanted is not None:
+        missing = [s for s in wanted if s not in sessions]
+        if missing:
+            raise ValueError(f"{path}: session {missing[0]} of results.json is not complete in the sample log")
+        sessions = {s: sessions[s] for s in wanted}
+    answers = {}
+    for sid, records in sessions.items():
+        for r in records:
+            pred = Action.from_dict(r["predicted_action"]) if r["predicted_action"] else None
+            answers[(sid, int(r["step_index"]))] = (Action.from_dict(r["gold_action"]), pred)
+    expected = result["metrics"]["n"]
+    if len(answers) != expected:
+        raise ValueError(f"{path}: {len(answers)} complete steps, but the metrics in results.json cover {expected}; "
+                         "the log holds other sessions too (rerun benchmarks.run to record which ones)")
+    return answers
 
 
-def paired_table(folders: dict[str, Path], baseline: str, *, n_bootstrap: int = 1000, seed: int = 0) -> str:
-    """Markdown rows: each result's metric minus the baseline's, with paired bootstrap CIs over sessions."""
+def paired_table(folders: Mapping[str, Path], results: Mapping[str, Mapping[str, Any]], baseline: str, *,
+                 n_bootstrap: int = 1000, seed: int = 0) -> str:
+    """Each row's metrics minus the baseline's on the same steps, as a markdown table with its heading."""
     from rewards.metrics import CI_METRICS, paired_difference
-    from shop_env.types import Action
-
-    from .report import format_rate
 
     if baseline not in folders:
         raise ValueError(f"baseline {baseline!r} is not among the results: {', '.join(folders)}")
-    base = _step_answers(folders[baseline])
+    base = step_answers(folders[baseline], results[baseline])
     keys = sorted(base)
-    golds = [Action.from_dict(base[k]["gold_action"]) for k in keys]
+    golds = [base[k][0] for k in keys]
     sessions = [k[0] for k in keys]
-
-    def predictions(records: dict[tuple[str, int], dict]) -> list[Action | None]:
-        return [Action.from_dict(records[k]["predicted_action"]) if records[k]["predicted_action"] else None
-                for k in keys]
-
-    preds_base = predictions(base)
     names = {"exact_match": "exact", "type_accuracy": "type acc", "type_macro_f1": "type F1"}
-    lines = ["| agent | " + " | ".join(f"{names[m]} minus baseline [95% CI]" for m in CI_METRICS)
-             + " | resamples where exact is not above | steps exact only here / only in baseline |",
-             "|" + "|".join(["---"] * (len(CI_METRICS) + 3)) + "|"]
+    lines: list[str] = []
+    last = None  # the newest comparison: its settings name the table's columns
     for key, folder in folders.items():
         if key == baseline:
             continue
-        records = _step_answers(folder)
-        if set(records) != set(base):
-            raise ValueError(f"{key} and the baseline {baseline} answered different test steps "
-                             f"({len(records)} vs {len(base)}); a paired comparison needs the same ones")
+        answers = step_answers(folder, results[key])
+        if set(answers) != set(base):
+            first = sorted(set(answers) ^ set(base))[0]
+            where = "only in the baseline" if first in base else f"only in {key}"
+            raise ValueError(f"{key} and the baseline {baseline} answered different test steps: session {first[0]} "
+                             f"step {first[1]} is {where}; a paired comparison needs the same steps")
         for k in keys:
-            if records[k]["gold_action"] != base[k]["gold_action"]:
+            if answers[k][0] != base[k][0]:
                 raise ValueError(f"{key}: session {k[0]} step {k[1]} has another gold action than in {baseline}")
-        diff = paired_difference(preds_base, predictions(records), golds, sessions, n_bootstrap=n_bootstrap, seed=seed)
+        diff = paired_difference([base[k][1] for k in keys], [answers[k][1] for k in keys], golds, sessions,
+                                 n_bootstrap=n_bootstrap, seed=seed)
+        last = diff
         cells = [f"{diff[m]['difference']:+.3f} [{diff[m]['ci'][0]:+.3f}, {diff[m]['ci'][1]:+.3f}]"
                  for m in CI_METRICS]
-        only_here = sum(1 for k in keys if records[k]["exact_match"] and not base[k]["exact_match"])
-        only_base = sum(1 for k in keys if base[k]["exact_match"] and not records[k]["exact_match"])
-        lines.append("| " + " | ".join([key, *cells, format_rate(diff["exact_match"]["share_not_above"]),
-                                        f"{only_here} / {only_base}"]) + " |")
-    return "\n".join(lines) + "\n"
+        exact = diff["exact_match"]
+        lines.append("| " + " | ".join([key, *cells, *(_format_p(diff[m]["p_value"]) for m in CI_METRICS),
+                                        f"{exact['only_b']} / {exact['only_a']}"]) + " |")
+    if last is None:
+        return f"\n(no row besides the baseline {baseline} to compare)\n"
+    ci = f"{last['ci_level']:.0%} CI"
+    head = ("| row | " + " | ".join(f"{names[m]} minus baseline [{ci}]" for m in CI_METRICS) + " | "
+            + " | ".join(f"p ({names[m]})" for m in CI_METRICS) + " | steps exact only in row / only in baseline |")
+    title = (f"\nEach row minus {baseline} on the same {last['n']} test steps (paired bootstrap over "
+             f"{last['ci_unit']}s, {last['n_bootstrap']:,} resamples; p: two-sided paired permutation test, "
+             f"{last['n_permutations']:,} swaps of the two rows' answers per {last['ci_unit']}):\n\n")
+    return title + "\n".join([head, "|" + "|".join(["---"] * (2 * len(CI_METRICS) + 2)) + "|", *lines]) + "\n"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,16 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _format_p(p: float) -> str:
+    return f"{p:.3f}" if p >= 0.001 else "< 0.001"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         folders = result_folders(args.dirs)
-        results = collect(args.dirs)
+        results = collect(folders)
         table = markdown_table(results) + "\nAction types the answers predict (counts of test steps):\n\n" \
             + predicted_types_table(results)
         if args.baseline:
-            table += (f"\nEach row minus {args.baseline} on the same test steps (paired bootstrap over sessions, "
-                      f"1,000 resamples):\n\n" + paired_table(folders, args.baseline))
+            table += paired_table(folders, results, args.baseline)
     except (FileNotFoundError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -134,7 +134,7 @@ def predicted_types_table(results: Mapping[str, Mapping[str, Any]]) -> str:
     for agent, gold in golds.items():
         first_with.setdefault(tuple(gold), agent)
     for gold, agent in first_with.items():
-        label = "gold" if len(first_with) == 1 else f"gold of {agent} (and agents with the same steps)"
+        label = "gold" if len(first_with) == 1 else f"gold of {agent} (and rows with the same gold counts)"
         lines.append(f"| {label} | " + " | ".join(map(str, gold)) + f" | - | {sum(gold)} |")
     return "\n".join(lines) + "\n"
 

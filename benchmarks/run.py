@@ -144,7 +144,9 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path, co
         "backend": args.backend if name == "prompted" else None,
         "metrics": metrics,
         "data": {**corpus.describe(), "sessions_run": len({r["session_id"] for r in result.records}),
-                 "limit": limit},
+                 "limit": limit,
+                 # which sessions the metrics cover: a sample log may hold more (an earlier, larger --limit)
+                 "session_ids": list(dict.fromkeys(r["session_id"] for r in result.records))},
         "generated_data": corpus.generated,
         "config": {
             "reward": env_desc["reward"],

@@ -3,7 +3,8 @@
 Reads each run's log history (``run_card.json`` of a finished run, else the newest complete
 ``checkpoint-*/trainer_state.json`` of one still going) and draws, per optimizer step:
 the mean reward, the parse-failure rate, the share of answers of each action type (a
-collapse onto ``terminate`` shows there) and the KL to the reference. ``--json`` also writes
+collapse onto ``terminate`` shows there), the KL to the reference and the share of groups
+whose answers all scored the same (no learning signal). ``--json`` also writes
 the first and last ``--window`` steps' means of each curve, so a change can be read as numbers.
 """
 
@@ -28,6 +29,8 @@ CURVES: dict[str, str] = {
     "answers: type_and_submit": "*/predicted_type_and_submit",
     "answers: terminate": "*/predicted_terminate",
     "kl": "kl",
+    # groups whose answers all got the same reward: GRPO's advantage is 0 there, so no gradient
+    "groups without signal": "frac_reward_zero_std",
 }
 
 

@@ -1,4 +1,5 @@
-"""Evaluation metrics as pure functions: exact match, type accuracy, macro-F1, bootstrap CIs.
+"""Evaluation metrics as pure functions: exact match, type accuracy, macro-F1, bootstrap CIs,
+and the paired comparison of two systems on the same steps.
 
 The benchmarks and the trainers' evaluations call these, so there is one definition of
 "correct" in the project (SPEC section 4), sharing the similarity rule with the reward.
@@ -141,7 +142,7 @@ def compute_metrics(
     ci: dict[str, list[float]] = {}
     if n_bootstrap > 0:
         units, unit_n = _unit_sums(rows, session_ids)
-        weights = _bootstrap_weights(units.shape[0], n_bootstrap, seed)
+        weights = _bootstrap_weights(units.shape[0], n_bootstrap, np.random.default_rng(seed))
         samples = _bootstrap_samples(weights @ units, weights @ unit_n)
         lo_q, hi_q = (1.0 - ci_level) / 2.0, 1.0 - (1.0 - ci_level) / 2.0
         for name in CI_METRICS:
@@ -213,52 +214,66 @@ def paired_difference(
     session_ids: Sequence[str] | None = None,
     *,
     n_bootstrap: int = 1000,
+    n_permutations: int = 10000,
     seed: int = 0,
     ci_level: float = 0.95,
     text_threshold: float = 0.75,
 ) -> dict[str, Any]:
-    """How much system B beats system A on the same steps, with a paired bootstrap CI.
+    """How far system B is from system A on the same steps: paired bootstrap CI and permutation test.
 
     Both systems answered the same gold steps, so one resample of sessions (or steps) is
-    applied to both and the metric's difference is taken inside each resample: that keeps
-    the between-session variance shared by the two systems out of the interval, which two
-    separate CIs cannot do.
+    applied to both and the difference is taken inside each resample: the variation between
+    sessions that both systems share stays out of the interval, which two separate CIs
+    cannot do. The p-value comes from a paired permutation test: under "A and B are
+    exchangeable", swapping the two systems' answers within a session is as likely as not,
+    so the observed difference is compared with the differences under random swaps.
 
     Returns:
-        ``n``, ``ci_level``, ``ci_unit``, ``n_bootstrap`` and, for each metric of
-        :data:`CI_METRICS`, ``{"a", "b", "difference" (b - a), "ci" ([lo, hi] of the
-        difference), "share_not_above" (share of resamples where B is not above A)}``.
+        ``n``, ``ci_level``, ``ci_unit``, ``n_bootstrap``, ``n_permutations`` and, for each
+        metric of :data:`CI_METRICS`, ``{"a", "b", "difference" (b - a), "ci" ([lo, hi] of
+        the difference), "p_value" (two-sided)}``; ``exact_match`` also has ``only_a`` and
+        ``only_b``, the steps exact for one system and not the other.
     """
     n = len(golds)
     if len(preds_a) != n or len(preds_b) != n:
         raise ValueError(f"preds_a ({len(preds_a)}), preds_b ({len(preds_b)}) and golds ({n}) differ in length")
     if n == 0:
         raise ValueError("paired_difference needs at least one step")
-    if n_bootstrap < 1:
-        raise ValueError(f"n_bootstrap must be at least 1, got {n_bootstrap}")
+    if n_bootstrap < 1 or n_permutations < 1:
+        raise ValueError(f"n_bootstrap and n_permutations must be at least 1, got {n_bootstrap}, {n_permutations}")
     if not 0.0 < ci_level < 1.0:
         raise ValueError(f"ci_level must be in (0, 1), got {ci_level}")
     rows_a = _step_rows(preds_a, golds, text_threshold)
     rows_b = _step_rows(preds_b, golds, text_threshold)
     units_a, unit_n = _unit_sums(rows_a, session_ids)
     units_b, _ = _unit_sums(rows_b, session_ids)
-    weights = _bootstrap_weights(units_a.shape[0], n_bootstrap, seed)
+    rng = np.random.default_rng(seed)
+    weights = _bootstrap_weights(units_a.shape[0], n_bootstrap, rng)
     counts = weights @ unit_n
-    samples_a = _bootstrap_samples(weights @ units_a, counts)
-    samples_b = _bootstrap_samples(weights @ units_b, counts)
+    boot_a = _bootstrap_samples(weights @ units_a, counts)
+    boot_b = _bootstrap_samples(weights @ units_b, counts)
+    swap = rng.integers(0, 2, size=(n_permutations, units_a.shape[0]))  # 1: this unit's answers change sides
+    total = np.full(n_permutations, n)
+    perm_a = _bootstrap_samples((1 - swap) @ units_a + swap @ units_b, total)
+    perm_b = _bootstrap_samples(swap @ units_a + (1 - swap) @ units_b, total)
     point_a, point_b = _summary(rows_a.sum(axis=0), n), _summary(rows_b.sum(axis=0), n)
     lo_q, hi_q = (1.0 - ci_level) / 2.0, 1.0 - (1.0 - ci_level) / 2.0
     result: dict[str, Any] = {"n": n, "ci_level": ci_level, "n_bootstrap": int(n_bootstrap),
+                              "n_permutations": int(n_permutations),
                               "ci_unit": "session" if session_ids is not None else "step"}
     for name in CI_METRICS:
-        diff = samples_b[name] - samples_a[name]
+        observed = point_b[name] - point_a[name]
+        boot = boot_b[name] - boot_a[name]
+        extreme = np.abs(perm_b[name] - perm_a[name]) >= abs(observed) - 1e-12
         result[name] = {
             "a": point_a[name],
             "b": point_b[name],
-            "difference": point_b[name] - point_a[name],
-            "ci": [float(np.quantile(diff, lo_q)), float(np.quantile(diff, hi_q))],
-            "share_not_above": float(np.mean(diff <= 0.0)),
+            "difference": observed,
+            "ci": [float(np.quantile(boot, lo_q)), float(np.quantile(boot, hi_q))],
+            "p_value": float((1 + extreme.sum()) / (1 + n_permutations)),
         }
+    result["exact_match"]["only_a"] = int(((rows_a[:, 0] == 1) & (rows_b[:, 0] == 0)).sum())
+    result["exact_match"]["only_b"] = int(((rows_b[:, 0] == 1) & (rows_a[:, 0] == 0)).sum())
     return result
 
 
@@ -292,14 +307,13 @@ def _unit_sums(rows: np.ndarray, session_ids: Sequence[str] | None) -> tuple[np.
     return units, np.bincount(index, minlength=len(groups))
 
 
-def _bootstrap_weights(units: int, n_bootstrap: int, seed: int) -> np.ndarray:
+def _bootstrap_weights(units: int, n_bootstrap: int, rng: np.random.Generator) -> np.ndarray:
     """How often each unit is drawn in each resample (with replacement)."""
-    rng = np.random.default_rng(seed)
     return rng.multinomial(units, np.full(units, 1.0 / units), size=n_bootstrap)
 
 
 def _bootstrap_samples(sums: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
-    """Each CI metric in each resample, from its summed rows and step count."""
+    """Each CI metric in each resample (or permutation), from its summed rows and step count."""
     samples = {name: np.empty(len(sums)) for name in CI_METRICS}
     for b in range(len(sums)):
         summary = _summary(sums[b], int(counts[b]))

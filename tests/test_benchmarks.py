@@ -88,11 +88,14 @@ def test_run_writes_results_and_resumes(tmp_path, capsys):
     # paired against the heuristic on the same steps: the oracle is above it in every resample
     assert compare.main([str(out), "--output", str(table), "--baseline", "res/heuristic"]) == 0
     paired = table.read_text().split("minus res/heuristic")[1]
+    assert "paired bootstrap over sessions" in paired
     row = next(line for line in paired.splitlines() if line.startswith("| res/oracle |")).split(" | ")
     h = heuristic["metrics"]
-    assert row[1].startswith(f"+{1.0 - h['exact_match']:.3f} [+") and row[-2] == "0.000"
+    assert row[1].startswith(f"+{1.0 - h['exact_match']:.3f} [+")
     missed = round(h["n"] * (1.0 - h["exact_match"]))
     assert row[-1] == f"{missed} / 0 |"  # the heuristic's misses are the oracle's gains; it loses none
+    # p of exact: with 4 sessions only "no swap" and "swap all" are as extreme as observed: 2 of 16 patterns
+    assert float(row[4]) == pytest.approx(2 / 16, abs=0.015)
 
 
 def test_paired_compare_refuses_different_steps_and_unknown_baselines(tmp_path, capsys):
@@ -105,9 +108,55 @@ def test_paired_compare_refuses_different_steps_and_unknown_baselines(tmp_path, 
     assert "different test steps" in capsys.readouterr().err
     assert compare.main(dirs + ["--baseline", "a/nobody"]) == 2
     assert "a/nobody" in capsys.readouterr().err
-    (tmp_path / "b" / "heuristic" / "samples.jsonl").write_text("{not json\n")
+    log = tmp_path / "b" / "heuristic" / "samples.jsonl"
+    log.unlink()
     assert compare.main(dirs + ["--baseline", "a/oracle"]) == 2
-    assert "samples.jsonl:1" in capsys.readouterr().err
+    assert "no sample log" in capsys.readouterr().err
+
+
+def _rewrite_log(path, edit):
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps(r) + "\n" for r in edit(records)))
+
+
+def test_paired_compare_uses_exactly_the_steps_behind_the_metrics(tmp_path, capsys):
+    base = ["--no-progress", "--bootstrap", "0"]
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run.main(["--agent", "oracle", "--limit", "3", "--output-path", str(a)] + base) == 0
+    assert run.main(["--agent", "heuristic", "--limit", "3", "--output-path", str(b)] + base) == 0
+    dirs, table = [str(a), str(b)], tmp_path / "t.md"
+    assert compare.main(dirs + ["--baseline", "a/oracle", "--output", str(table)]) == 0
+    reference = table.read_text()
+    # a smaller rerun keeps the earlier sessions in the log; results.json says which ones count
+    assert run.main(["--agent", "oracle", "--limit", "2", "--output-path", str(a)] + base) == 0
+    assert run.main(["--agent", "heuristic", "--limit", "2", "--output-path", str(b)] + base) == 0
+    assert len(json.loads((a / "oracle" / "results.json").read_text())["data"]["session_ids"]) == 2
+    assert compare.main(dirs + ["--baseline", "a/oracle", "--output", str(table)]) == 0
+    assert table.read_text() != reference and "same 3" not in table.read_text()
+    # an older result without the list must match the log's step count
+    for folder in (a / "oracle", b / "heuristic"):
+        result = json.loads((folder / "results.json").read_text())
+        del result["data"]["session_ids"]
+        (folder / "results.json").write_text(json.dumps(result))
+    capsys.readouterr()
+    assert compare.main(dirs + ["--baseline", "a/oracle"]) == 2
+    assert "cover" in capsys.readouterr().err
+    # back to 3 sessions: a duplicated step makes its session incomplete, hence missing
+    assert run.main(["--agent", "oracle", "--limit", "3", "--output-path", str(a)] + base) == 0
+    assert run.main(["--agent", "heuristic", "--limit", "3", "--output-path", str(b)] + base) == 0
+    assert compare.main(dirs + ["--baseline", "a/oracle", "--output", str(table)]) == 0
+    assert table.read_text() == reference
+    _rewrite_log(b / "heuristic" / "samples.jsonl", lambda recs: recs + recs[:1])
+    assert compare.main(dirs + ["--baseline", "a/oracle"]) == 2
+    assert "not complete in the sample log" in capsys.readouterr().err
+    # another gold action on the same step is refused
+    def other_gold(recs):
+        recs = recs[:-1]
+        recs[0]["gold_action"] = {"type": "terminate"}
+        return recs
+    _rewrite_log(b / "heuristic" / "samples.jsonl", other_gold)
+    assert compare.main(dirs + ["--baseline", "a/oracle"]) == 2
+    assert "another gold action" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -161,7 +210,7 @@ def test_training_curves_read_finished_and_running_runs(tmp_path, capsys):
     def entry(step, terminate):
         return {"step": step, "reward": 10.0 * step, "no_dars/parse_failure_rate": 0.5 / step, "kl": 0.001 * step,
                 "no_dars/predicted_click": 1 - terminate, "no_dars/predicted_terminate": terminate,
-                "no_dars/predicted_type_and_submit": 0.0}
+                "no_dars/predicted_type_and_submit": 0.0, "frac_reward_zero_std": float(step % 2)}
 
     finished = tmp_path / "finished"
     finished.mkdir()
@@ -182,6 +231,7 @@ def test_training_curves_read_finished_and_running_runs(tmp_path, capsys):
     assert terminate["first_mean"] == pytest.approx(sum(s / 20 for s in range(1, 6)) / 5)
     assert terminate["last_mean"] == pytest.approx(sum(s / 20 for s in range(16, 21)) / 5)
     assert summary["running"]["reward"]["points"] == 10 and summary["running"]["reward"]["last_steps"] == [6, 10]
+    assert summary["no-dars"]["groups without signal"]["first_mean"] == pytest.approx(3 / 5)  # steps 1, 3, 5
     assert png.stat().st_size > 1000
     assert training_curves.main([str(tmp_path / "nothing"), "--output", str(png)]) == 2
     assert "no run_card.json" in capsys.readouterr().err

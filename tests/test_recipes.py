@@ -25,7 +25,7 @@ RECIPES = Path(__file__).resolve().parents[1] / "benchmarks" / "recipes"
 PARSERS = {"agents.train": train_parser, "benchmarks.run": run_parser,
            "benchmarks.compare": compare_parser, "benchmarks.training_curves": curves_parser}
 RECIPE_ENV = {"paper_table_cpu.sh": {}, "paper_table_gpu.sh": {"MODEL": "/models/qwen", "OPERA": "/data/opera"}}
-ROWS = ["zero-shot", "sft", "shop-r1", "no-dars", "sft-grpo-binary"]
+ROWS = ["zero-shot", "sft", "shop-r1", "no-dars", "sft-grpo-binary"]  # in the order the recipe evaluates them
 KNOBS = ("MODEL", "OPERA", "CORPUS", "RUNS", "OUT", "TRAIN", "GPUS", "PY", "SFT_ARGS", "GRPO_ARGS", "EVAL_ARGS",
          "DRY_RUN", "SFT_SESSIONS", "SFT_MAX_STEPS", "SFT_LR", "GRPO_STEPS", "GRPO_LR", "GRPO_SESSIONS",
          "EVAL_SESSIONS", "SFT_MAX_LENGTH", "VLLM_MEMORY")
@@ -49,6 +49,11 @@ def module_args(cmd: list[str]) -> tuple[str, list[str]] | None:
     if cmd and cmd[0].endswith("launch_train.sh"):
         return "agents.train", cmd[3:]
     return None
+
+
+def model_rows(commands: list[list[str]]) -> list:
+    """The parsed ``benchmarks.run`` commands that evaluate a model (the heuristic reference aside)."""
+    return [e for e in parsed(commands, "benchmarks.run") if e.agent == ["prompted"]]
 
 
 def parsed(commands: list[list[str]], module: str, subcommand: str | None = None) -> list:
@@ -80,24 +85,29 @@ def test_every_row_is_trained_and_evaluated_on_the_same_prompt(recipe, tmp_path)
     runs, out, commands = dry_run(recipe, tmp_path)
     sft = parsed(commands, "agents.train", "sft")
     grpo = parsed(commands, "agents.train", "grpo")
-    evals = parsed(commands, "benchmarks.run")
+    evals = model_rows(commands)
+    (reference,) = [e for e in parsed(commands, "benchmarks.run") if e.agent != ["prompted"]]
+    assert reference.agent == ["heuristic"] and Path(reference.output_path) == out / "reference"
     assert len(sft) == 1 and not sft[0].evaluate
     assert sorted(g.reward for g in grpo) == ["binary", "no_dars", "shop_r1"]
     assert all(g.model == f"{runs}/sft/final" and not g.evaluate for g in grpo)
     assert [Path(e.output_path).name for e in evals] == ROWS
-    assert {e.split for e in evals} == {"test"} and len({e.limit for e in evals}) == 1
-    assert {e.data for e in evals} == {sft[0].corpus} == {g.corpus for g in grpo}
+    assert {e.split for e in [*evals, reference]} == {"test"} and len({e.limit for e in [*evals, reference]}) == 1
+    assert {e.data for e in [*evals, reference]} == {sft[0].corpus} == {g.corpus for g in grpo}
     models = {Path(e.output_path).name: e.model for e in evals}
     assert models["zero-shot"] == sft[0].model and models["sft"] == f"{runs}/sft/final"
     for g in grpo:
         assert models[{"shop_r1": "shop-r1", "no_dars": "no-dars", "binary": "sft-grpo-binary"}[g.reward]] \
             == f"{g.output_dir}/final"
-    contexts = {(str(x.history), x.token_budget) for x in [*grpo, *evals]}
+    contexts = {(str(x.history), x.token_budget) for x in [*grpo, *evals, reference]}
     if sft[0].examples == "step":
         contexts.add((str(sft[0].history), sft[0].token_budget))
     assert len(contexts) == 1, contexts
     (table,) = parsed(commands, "benchmarks.compare")
-    assert [Path(d).name for d in table.dirs] == ["zero-shot", "sft", "sft-grpo-binary", "shop-r1", "no-dars"]
+    assert [Path(d).name for d in table.dirs] == ["zero-shot", "sft", "sft-grpo-binary", "shop-r1", "no-dars",
+                                                  "reference"]
+    # the table comes last, after the curves and run cards, so a refused comparison loses nothing else
+    assert module_args(commands[-1])[0] == "benchmarks.compare"
     assert Path(table.output) == out / "table.md"
     assert table.baseline == "sft/prompted-final"  # the SFT row's folder: `evaluate sft "$sft_dir/final"`
     assert Path(table.baseline).name == f"prompted-{Path(models['sft']).name}"
@@ -120,7 +130,7 @@ def test_the_cpu_recipe_resumes_and_skips_what_is_done(tmp_path):
     resumed = {g.reward: g.resume for g in parsed(commands, "agents.train", "grpo")}
     assert resumed == {"shop_r1": True, "no_dars": False, "binary": False}
     evaluated = [Path(e.output_path).name for e in parsed(commands, "benchmarks.run")]
-    assert evaluated == ["sft", "shop-r1", "no-dars", "sft-grpo-binary"]
+    assert evaluated == ["sft", "reference", "shop-r1", "no-dars", "sft-grpo-binary"]
     assert ["rm", "-rf", f"{out}/sft"] in commands
 
 
@@ -130,9 +140,10 @@ def test_finished_runs_and_fresh_rows_are_not_run_again(tmp_path):
         (runs / run / "final").mkdir(parents=True)
         (runs / run / "final" / "config.json").write_text("{}")
         (runs / run / "run_card.json").write_text("{}")
-    for row in ("zero-shot", "sft", "shop-r1"):  # written after the models: up to date
-        (out / row / "prompted").mkdir(parents=True)
-        (out / row / "prompted" / "results.json").write_text("{}")
+    for row, agent in (("zero-shot", "prompted"), ("sft", "prompted"), ("shop-r1", "prompted"),
+                       ("reference", "heuristic")):  # written after the models: up to date
+        (out / row / agent).mkdir(parents=True)
+        (out / row / agent / "results.json").write_text("{}")
     _, _, commands = dry_run("paper_table_cpu.sh", tmp_path)
     assert [g.reward for g in parsed(commands, "agents.train", "grpo")] == ["no_dars", "binary"]
     assert [Path(e.output_path).name for e in parsed(commands, "benchmarks.run")] == ["no-dars", "sft-grpo-binary"]
@@ -156,7 +167,7 @@ def test_extra_flags_are_appended_and_win(tmp_path):
     _, _, commands = dry_run("paper_table_cpu.sh", tmp_path, GRPO_ARGS="--lora --learning-rate 1e-5",
                              EVAL_ARGS="--limit 2")
     assert {(g.lora, g.learning_rate) for g in parsed(commands, "agents.train", "grpo")} == {(True, 1e-5)}
-    assert {e.limit for e in parsed(commands, "benchmarks.run")} == {2}
+    assert {e.limit for e in parsed(commands, "benchmarks.run")} == {2}  # the reference row's too
 
 
 @pytest.mark.parametrize("env, message", [({}, "MODEL"), ({"MODEL": "/m"}, "OPERA"),

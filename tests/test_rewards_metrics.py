@@ -109,32 +109,66 @@ def test_paired_difference_by_hand():
     d = paired_difference(preds_a, preds_b, golds, sessions, n_bootstrap=400, seed=3)
     a = compute_metrics(preds_a, golds, n_bootstrap=0)
     b = compute_metrics(preds_b, golds, n_bootstrap=0)
+    for name in ("exact_match", "type_accuracy", "type_macro_f1"):
+        assert d[name]["a"] == a[name] and d[name]["b"] == b[name]
+        assert d[name]["difference"] == pytest.approx(b[name] - a[name])
     exact = d["exact_match"]
-    assert exact["a"] == a["exact_match"] and exact["b"] == b["exact_match"]
-    assert exact["difference"] == pytest.approx(b["exact_match"] - a["exact_match"])
     assert exact["difference"] == pytest.approx(25 / 150)  # A's 50 misses, half of them in even sessions
+    assert (exact["only_a"], exact["only_b"]) == (0, 25)
     lo, hi = exact["ci"]
     assert 0 < lo < exact["difference"] < hi
-    assert exact["share_not_above"] == 0.0  # B is never below A, and above in every resample with an even session
+    assert exact["p_value"] < 0.001  # B gains in all 15 even sessions and loses in none
     assert d["ci_unit"] == "session" and d["n"] == 150
-    # the pairing matters where sessions differ a lot: A hits every step of sessions 0-9 and none of
-    # 10-19, B hits one more step in each of 10-19; two separate CIs overlap, the paired one excludes 0
-    golds2 = [C(f"item{k}") for _ in range(20) for k in range(5)]
-    sessions2 = [f"s{s}" for s in range(20) for _ in range(5)]
-    preds_a2 = [g if i // 5 < 10 else C("wrong") for i, g in enumerate(golds2)]
-    preds_b2 = [g if i // 5 < 10 or i % 5 == 0 else C("wrong") for i, g in enumerate(golds2)]
-    ci_a = compute_metrics(preds_a2, golds2, sessions2, n_bootstrap=400, seed=3)["ci"]["exact_match"]
-    ci_b = compute_metrics(preds_b2, golds2, sessions2, n_bootstrap=400, seed=3)["ci"]["exact_match"]
-    assert ci_b[0] < ci_a[1]
-    paired = paired_difference(preds_a2, preds_b2, golds2, sessions2, n_bootstrap=400, seed=3)["exact_match"]
-    assert paired["difference"] == pytest.approx(0.1) and paired["ci"][0] > 0
-    # a system against itself differs by exactly 0 in every resample
-    same = paired_difference(preds_a, preds_a, golds, sessions, n_bootstrap=50)
-    assert same["exact_match"]["ci"] == [0.0, 0.0] and same["exact_match"]["share_not_above"] == 1.0
-    # swapping the systems flips the sign
+    # a system against itself: difference 0 in every resample, and every swap is as extreme
+    same = paired_difference(preds_a, preds_a, golds, sessions, n_bootstrap=50, n_permutations=50)
+    assert same["exact_match"]["ci"] == [0.0, 0.0] and same["exact_match"]["p_value"] == 1.0
+    # swapping the systems flips the sign and keeps the test
     flipped = paired_difference(preds_b, preds_a, golds, sessions, n_bootstrap=400, seed=3)["exact_match"]
     assert flipped["difference"] == pytest.approx(-exact["difference"])
-    assert flipped["ci"] == pytest.approx([-hi, -lo])
+    assert flipped["ci"] == pytest.approx([-hi, -lo]) and flipped["p_value"] == exact["p_value"]
+
+
+def test_paired_bootstrap_equals_recomputing_every_resample():
+    """The CI is the quantile of compute_metrics(B) - compute_metrics(A) over explicit session resamples."""
+    import numpy as np
+
+    golds, preds_a, preds_b, sessions = _paired_corpus()
+    preds_b = [C("wrong") if i % 7 == 0 else p for i, p in enumerate(preds_b)]  # B also loses some steps
+    preds_b = [END if i % 11 == 0 else p for i, p in enumerate(preds_b)]  # and mispredicts types: F1 moves
+    d = paired_difference(preds_a, preds_b, golds, sessions, n_bootstrap=60, seed=5)
+    order = list(dict.fromkeys(sessions))
+    weights = np.random.default_rng(5).multinomial(len(order), np.full(len(order), 1 / len(order)), size=60)
+    by_session = {s: [i for i, x in enumerate(sessions) if x == s] for s in order}
+    for name in ("exact_match", "type_accuracy", "type_macro_f1"):
+        diffs = []
+        for w in weights:
+            idx = [i for s, k in zip(order, w, strict=True) for _ in range(k) for i in by_session[s]]
+            resampled_golds = [golds[i] for i in idx]
+            ga, gb = (compute_metrics([p[i] for i in idx], resampled_golds, n_bootstrap=0)[name]
+                      for p in (preds_a, preds_b))
+            diffs.append(gb - ga)
+        assert d[name]["ci"] == pytest.approx([np.quantile(diffs, 0.025), np.quantile(diffs, 0.975)])
+
+
+def test_paired_permutation_p_value_matches_an_exact_enumeration():
+    """Four sessions: all 16 swap patterns can be listed, and the sampled p-value converges to their share."""
+    import itertools
+
+    golds = [C(f"i{k}") for _ in range(4) for k in range(3)]
+    sessions = [f"s{s}" for s in range(4) for _ in range(3)]
+    hits_a = [0, 1, 1, 2]  # exact steps per session
+    hits_b = [2, 1, 3, 2]
+    preds_a = [g if i % 3 < hits_a[i // 3] else C("x") for i, g in enumerate(golds)]
+    preds_b = [g if i % 3 < hits_b[i // 3] else C("x") for i, g in enumerate(golds)]
+    observed = (sum(hits_b) - sum(hits_a)) / 12
+    extreme = 0
+    for swap in itertools.product([0, 1], repeat=4):
+        a = sum(hb if s else ha for ha, hb, s in zip(hits_a, hits_b, swap, strict=True))
+        b = sum(ha if s else hb for ha, hb, s in zip(hits_a, hits_b, swap, strict=True))
+        extreme += abs(b - a) / 12 >= observed - 1e-12
+    d = paired_difference(preds_a, preds_b, golds, sessions, n_bootstrap=10, n_permutations=20000, seed=1)
+    assert d["exact_match"]["p_value"] == pytest.approx(extreme / 16, abs=0.01)
+    assert extreme / 16 == 0.5  # session differences +2, 0, +2, 0: |sum| is 4 when s0 and s2 swap alike, 8 of 16
 
 
 def test_paired_difference_rejects_bad_input():
@@ -144,6 +178,8 @@ def test_paired_difference_rejects_bad_input():
         paired_difference([], [], [])
     with pytest.raises(ValueError, match="n_bootstrap"):
         paired_difference([END], [END], [END], n_bootstrap=0)
+    with pytest.raises(ValueError, match="n_permutations"):
+        paired_difference([END], [END], [END], n_permutations=0)
     with pytest.raises(ValueError, match="session_ids"):
         paired_difference([END], [END], [END], ["a", "b"])
 

@@ -64,6 +64,11 @@ fi
 # the first two rows as soon as SFT is done: a failed SFT shows before hours of GRPO
 evaluate zero-shot "$MODEL"
 evaluate sft "$sft_dir/final"
+# a reference on the same test steps: the page-reading heuristic (no model, seconds)
+if ! compgen -G "$OUT/reference/heuristic/results.json" > /dev/null; then
+  echo "[recipe] evaluate the heuristic reference"
+  run "$PY" -m benchmarks.run --agent heuristic --data "$CORPUS" "${eval_args[@]}" --output-path "$OUT/reference"
+fi
 
 # Shop-R1 first: it is the row the claim is about; each GRPO row is evaluated as soon as its run ends
 for reward in shop_r1 no_dars binary; do
@@ -76,13 +81,14 @@ for reward in shop_r1 no_dars binary; do
   evaluate "$(row_name "$reward")" "$dir/final"
 done
 
-ROWS=(zero-shot sft sft-grpo-binary shop-r1 no-dars)  # the paper's row order
-# every row against SFT on the same test steps too: is Shop-R1 above SFT beyond resampling noise?
-run "$PY" -m benchmarks.compare "${ROWS[@]/#/$OUT/}" --output "$OUT/table.md" --plot "$OUT/table.png" \
-  --baseline sft/prompted-final
 run "$PY" -m benchmarks.training_curves binary="$RUNS/grpo-binary" shop-r1="$RUNS/grpo-shop_r1" \
   no-dars="$RUNS/grpo-no_dars" --output "$OUT/grpo_curves.png" --json "$OUT/grpo_curves.json"
 run mkdir -p "$OUT/run_cards"  # the training settings and logs next to the results they produced
 for run_name in sft grpo-binary grpo-shop_r1 grpo-no_dars; do
   run cp "$RUNS/$run_name/run_card.json" "$OUT/run_cards/$run_name.json"
 done
+# the table last: if its paired comparison refuses a row, everything else is already written
+ROWS=(zero-shot sft sft-grpo-binary shop-r1 no-dars reference)  # the paper's row order, then the reference
+# every row against SFT on the same test steps too: is Shop-R1 above SFT beyond resampling noise?
+run "$PY" -m benchmarks.compare "${ROWS[@]/#/$OUT/}" --output "$OUT/table.md" --plot "$OUT/table.png" \
+  --baseline sft/prompted-final
