@@ -108,6 +108,8 @@ def test_paired_compare_refuses_different_steps_and_unknown_baselines(tmp_path, 
     assert "different test steps" in capsys.readouterr().err
     assert compare.main(dirs + ["--baseline", "a/nobody"]) == 2
     assert "a/nobody" in capsys.readouterr().err
+    assert compare.main(dirs + [str(tmp_path / "a" / "oracle")]) == 2  # the same row twice
+    assert "same row 'a/oracle'" in capsys.readouterr().err
     log = tmp_path / "b" / "heuristic" / "samples.jsonl"
     log.unlink()
     assert compare.main(dirs + ["--baseline", "a/oracle"]) == 2
