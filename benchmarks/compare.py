@@ -56,19 +56,19 @@ def step_answers(folder: Path, result: Mapping[str, Any]) -> dict[tuple[str, int
         raise FileNotFoundError(f"{path}: no sample log; the paired comparison reads every step's answer from it")
     try:
         sessions = complete_sessions(read_sample_log(path))
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: a record lacks {exc}; not a sample log of benchmarks.run") from exc
-    wanted = result.get("data", {}).get("session_ids")
-    if wanted is not None:
-        missing = [s for s in wanted if s not in sessions]
-        if missing:
-            raise ValueError(f"{path}: session {missing[0]} of results.json is not complete in the sample log")
-        sessions = {s: sessions[s] for s in wanted}
-    answers = {}
-    for sid, records in sessions.items():
-        for r in records:
-            pred = Action.from_dict(r["predicted_action"]) if r["predicted_action"] else None
-            answers[(sid, int(r["step_index"]))] = (Action.from_dict(r["gold_action"]), pred)
+        wanted = result.get("data", {}).get("session_ids")
+        if wanted is not None:
+            missing = [s for s in wanted if s not in sessions]
+            if missing:
+                raise ValueError(f"session {missing[0]} of results.json is not complete in the sample log")
+            sessions = {s: sessions[s] for s in wanted}
+        answers = {}
+        for sid, records in sessions.items():
+            for r in records:
+                pred = Action.from_dict(r["predicted_action"]) if r["predicted_action"] else None
+                answers[(sid, int(r["step_index"]))] = (Action.from_dict(r["gold_action"]), pred)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc if isinstance(exc, ValueError) else f'a record lacks {exc}'}") from exc
     expected = result["metrics"]["n"]
     if len(answers) != expected:
         raise ValueError(f"{path}: {len(answers)} complete steps, but the metrics in results.json cover {expected}; "
@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--title", default="", help="title of the plot")
     ap.add_argument("--baseline", default=None, metavar="RUN/AGENT",
                     help="also compare every row with this one (a row name such as sft/prompted-final) on the "
-                         "same test steps: paired bootstrap over sessions from the sample logs")
+                         "same test steps, read from the sample logs: paired bootstrap CIs over sessions and a "
+                         "paired permutation test")
     return ap
 
 

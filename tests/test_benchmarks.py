@@ -159,6 +159,10 @@ def test_paired_compare_uses_exactly_the_steps_behind_the_metrics(tmp_path, caps
     _rewrite_log(b / "heuristic" / "samples.jsonl", other_gold)
     assert compare.main(dirs + ["--baseline", "a/oracle"]) == 2
     assert "another gold action" in capsys.readouterr().err
+    # a record that is not a benchmark record names the file
+    _rewrite_log(b / "heuristic" / "samples.jsonl", lambda recs: [{**r, "gold_action": None} for r in recs])
+    assert compare.main(dirs + ["--baseline", "a/oracle"]) == 2
+    assert "heuristic/samples.jsonl" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [
