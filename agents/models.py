@@ -23,7 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,7 @@ __all__ = [
     "is_cached",
     "main",
     "resolve_model",
+    "token_counter",
 ]
 
 #: Marker written last into a finished cache folder; a folder without it is not trusted.
@@ -215,6 +216,22 @@ def resolve_model(name_or_path: str | os.PathLike[str]) -> Path:
     raise UnknownModelError(
         f"unknown model {text!r}: not a local path; known names: {', '.join(sorted(MODELS))}"
     )
+
+
+def token_counter(name_or_path: str | os.PathLike[str]) -> Callable[[str], int]:
+    """``text -> token count`` with a model's tokenizer (no weights loaded).
+
+    Lets an agent without a model, such as a baseline, fit its observations to the same
+    token budget, counted the same way, as the model it is compared with.
+    """
+    from transformers import AutoTokenizer
+
+    path = resolve_model(name_or_path)
+    if path.is_file():  # a .gguf file
+        tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -67,8 +67,10 @@ def step_answers(folder: Path, result: Mapping[str, Any]) -> dict[tuple[str, int
             for r in records:
                 pred = Action.from_dict(r["predicted_action"]) if r["predicted_action"] else None
                 answers[(sid, int(r["step_index"]))] = (Action.from_dict(r["gold_action"]), pred)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: {exc if isinstance(exc, ValueError) else f'a record lacks {exc}'}") from exc
+    except KeyError as exc:
+        raise ValueError(f"{path}: a record lacks {exc}; not a sample log of benchmarks.run") from exc
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc
     expected = result["metrics"]["n"]
     if len(answers) != expected:
         raise ValueError(f"{path}: {len(answers)} complete steps, but the metrics in results.json cover {expected}; "
@@ -154,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     hashes = {r.get("config_hash") for r in results.values()}
     print(table)
     if len(hashes) > 1:
-        print(f"note: {len(hashes)} different reward/prompt/context configurations (config_hash) in this table")
+        print(f"note: {len(hashes)} different reward/prompt/context/generation configurations (config_hash) in this "
+              "table (a baseline has no generation settings)")
     if args.output:
         out = Path(args.output)
         tmp = out.with_name(out.name + ".tmp")

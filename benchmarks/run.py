@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reward", default="shop_r1", help="reward preset or registered name")
     p.add_argument("--history", type=history_arg, default="full", help="full, latest or k (pages)")
     p.add_argument("--token-budget", type=int, default=None, help="observation token budget (default: env's)")
+    p.add_argument("--tokenizer", default=None, metavar="MODEL",
+                   help="count the token budget with this model's tokenizer for agents that have none (the "
+                        "baselines), so they see the same page as that model; default: about 3 characters a token")
     p.add_argument("--temperature", type=float, default=0.6)
     p.add_argument("--top-p", type=float, default=1.0)
     p.add_argument("--max-new-tokens", type=int, default=256)
@@ -124,6 +127,14 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path, co
     backend = getattr(agent, "backend", None)
     if backend is not None and hasattr(backend, "count_tokens"):
         env_kwargs["token_counter"] = backend.count_tokens
+        token_counter = "the agent's tokenizer"
+    elif args.tokenizer:
+        from agents.models import token_counter as tokenizer_counter
+
+        env_kwargs["token_counter"] = tokenizer_counter(args.tokenizer)
+        token_counter = f"tokenizer of {args.tokenizer}"
+    else:
+        token_counter = "estimate: about 3 characters a token"
     limit = spec.get("limit", args.limit)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -154,6 +165,7 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path, co
             "system_prompt_sha": env_desc["system_prompt_sha"],
             "generation": None if generation is None else generation.__dict__,
             "parse": args.parse,
+            "token_counter": token_counter,  # how the token budget was counted (not hashed: pages only)
             "seed": args.seed,
             "batch_size": args.batch_size,
         },

@@ -1,7 +1,7 @@
 """``python -m benchmarks.training_curves RUN_DIR...``: GRPO training curves of one or more runs.
 
-Reads each run's log history (``run_card.json`` of a finished run, else the newest complete
-``checkpoint-*/trainer_state.json`` of one still going) and draws, per optimizer step:
+Reads each run's log history (``run_card.json`` of a finished run, or such a card copied on
+its own, else the newest complete ``checkpoint-*/trainer_state.json`` of one still going) and draws, per optimizer step:
 the mean reward, the parse-failure rate, the share of answers of each action type (a
 collapse onto ``terminate`` shows there), the KL to the reference and the share of groups
 whose answers all scored the same (no learning signal). ``--json`` also writes
@@ -44,7 +44,7 @@ def load_log_history(run_dir: str | Path) -> list[dict[str, Any]]:
         FileNotFoundError: the folder has neither ``run_card.json`` nor a readable checkpoint.
     """
     run = Path(run_dir)
-    card = run / "run_card.json"
+    card = run if run.is_file() else run / "run_card.json"  # a run folder, or a run card kept on its own
     if card.is_file():
         return list(json.loads(card.read_text(encoding="utf-8"))["metrics"].get("log_history", []))
     for checkpoint in reversed(complete_checkpoints(run)):
@@ -155,7 +155,7 @@ def _positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m benchmarks.training_curves``."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks.training_curves", description=__doc__.split("\n\n")[0])
-    ap.add_argument("runs", nargs="+", help="run folders (name=FOLDER to label a curve)")
+    ap.add_argument("runs", nargs="+", help="run folders or run_card.json files (name=PATH to label a curve)")
     ap.add_argument("--output", required=True, help="PNG to write")
     ap.add_argument("--json", default=None, help="also write first/last-window means here")
     ap.add_argument("--smooth", type=_positive, default=10, help="rolling mean over this many steps (1: none)")

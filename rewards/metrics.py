@@ -247,12 +247,12 @@ def paired_difference(
     rows_b = _step_rows(preds_b, golds, text_threshold)
     units_a, unit_n = _unit_sums(rows_a, session_ids)
     units_b, _ = _unit_sums(rows_b, session_ids)
-    rng = np.random.default_rng(seed)
-    weights = _bootstrap_weights(units_a.shape[0], n_bootstrap, rng)
+    weights = _bootstrap_weights(units_a.shape[0], n_bootstrap, np.random.default_rng(seed))
     counts = weights @ unit_n
     boot_a = _bootstrap_samples(weights @ units_a, counts)
     boot_b = _bootstrap_samples(weights @ units_b, counts)
-    swap = rng.integers(0, 2, size=(n_permutations, units_a.shape[0]))  # 1: this unit's answers change sides
+    # 1: this unit's answers change sides; a stream of its own, so p does not depend on n_bootstrap
+    swap = np.random.default_rng([seed, 1]).integers(0, 2, size=(n_permutations, units_a.shape[0]))
     total = np.full(n_permutations, n)
     perm_a = _bootstrap_samples((1 - swap) @ units_a + swap @ units_b, total)
     perm_b = _bootstrap_samples(swap @ units_a + (1 - swap) @ units_b, total)
@@ -264,6 +264,7 @@ def paired_difference(
     for name in CI_METRICS:
         observed = point_b[name] - point_a[name]
         boot = boot_b[name] - boot_a[name]
+        # a swap as extreme as observed counts (ties included, up to float rounding of equal rates)
         extreme = np.abs(perm_b[name] - perm_a[name]) >= abs(observed) - 1e-12
         result[name] = {
             "a": point_a[name],

@@ -134,7 +134,9 @@ def test_paired_compare_uses_exactly_the_steps_behind_the_metrics(tmp_path, caps
     assert run.main(["--agent", "heuristic", "--limit", "2", "--output-path", str(b)] + base) == 0
     assert len(json.loads((a / "oracle" / "results.json").read_text())["data"]["session_ids"]) == 2
     assert compare.main(dirs + ["--baseline", "a/oracle", "--output", str(table)]) == 0
-    assert table.read_text() != reference and "same 3" not in table.read_text()
+    steps = json.loads((a / "oracle" / "results.json").read_text())["metrics"]["n"]
+    assert f"on the same {steps} test steps" in table.read_text()  # the 2 sessions' steps, not the log's 3
+    assert f"on the same {steps} test steps" not in reference
     # an older result without the list must match the log's step count
     for folder in (a / "oracle", b / "heuristic"):
         result = json.loads((folder / "results.json").read_text())
@@ -238,6 +240,10 @@ def test_training_curves_read_finished_and_running_runs(tmp_path, capsys):
     assert terminate["last_mean"] == pytest.approx(sum(s / 20 for s in range(16, 21)) / 5)
     assert summary["running"]["reward"]["points"] == 10 and summary["running"]["reward"]["last_steps"] == [6, 10]
     assert summary["no-dars"]["groups without signal"]["first_mean"] == pytest.approx(3 / 5)  # steps 1, 3, 5
+    # a run card kept on its own (as committed next to results) reads like its run folder
+    card = tmp_path / "kept.json"
+    card.write_bytes((finished / "run_card.json").read_bytes())
+    assert training_curves.load_log_history(card) == training_curves.load_log_history(finished)
     assert png.stat().st_size > 1000
     assert training_curves.main([str(tmp_path / "nothing"), "--output", str(png)]) == 2
     assert "no run_card.json" in capsys.readouterr().err
@@ -255,3 +261,29 @@ def test_training_curves_read_finished_and_running_runs(tmp_path, capsys):
     assert "two runs labelled" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         training_curves.main([str(finished), "--output", str(png), "--window", "0"])
+
+
+def test_a_baseline_can_count_the_budget_with_a_models_tokenizer(tiny_model_dir, tmp_path, monkeypatch):
+    from transformers import AutoTokenizer
+
+    import agents.models
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    count = agents.models.token_counter(tiny_model_dir)
+    text = "<div>Stainless steel water bottle, 32 oz</div>"
+    assert count(text) == len(tokenizer(text, add_special_tokens=False)["input_ids"]) != (len(text) + 2) // 3
+    calls, real = [], agents.models.token_counter
+
+    def spy(name):
+        counter = real(name)
+        return lambda text: calls.append(text) or counter(text)
+
+    monkeypatch.setattr(agents.models, "token_counter", spy)
+    base = ["--agent", "heuristic", "--limit", "2", "--token-budget", "300", "--no-progress", "--bootstrap", "0"]
+    assert run.main(base + ["--output-path", str(tmp_path / "t"), "--tokenizer", str(tiny_model_dir)]) == 0
+    assert calls  # the env fitted its pages with the model's tokenizer
+    config = json.loads((tmp_path / "t" / "heuristic" / "results.json").read_text())["config"]
+    assert config["token_counter"] == f"tokenizer of {tiny_model_dir}"
+    assert run.main(base + ["--output-path", str(tmp_path / "e")]) == 0
+    config = json.loads((tmp_path / "e" / "heuristic" / "results.json").read_text())["config"]
+    assert config["token_counter"].startswith("estimate")

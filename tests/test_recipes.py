@@ -88,6 +88,7 @@ def test_every_row_is_trained_and_evaluated_on_the_same_prompt(recipe, tmp_path)
     evals = model_rows(commands)
     (reference,) = [e for e in parsed(commands, "benchmarks.run") if e.agent != ["prompted"]]
     assert reference.agent == ["heuristic"] and Path(reference.output_path) == out / "reference"
+    assert reference.tokenizer == sft[0].model  # its budget counted as the models' is: the same page
     assert len(sft) == 1 and not sft[0].evaluate
     assert sorted(g.reward for g in grpo) == ["binary", "no_dars", "shop_r1"]
     assert all(g.model == f"{runs}/sft/final" and not g.evaluate for g in grpo)

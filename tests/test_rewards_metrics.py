@@ -171,6 +171,35 @@ def test_paired_permutation_p_value_matches_an_exact_enumeration():
     assert extreme / 16 == 0.5  # session differences +2, 0, +2, 0: |sum| is 4 when s0 and s2 swap alike, 8 of 16
 
 
+def test_paired_permutation_p_value_equals_swapping_the_answers_and_recomputing():
+    """Every metric's p-value, macro-F1 included, from explicit swaps of the two systems' answers per session."""
+    import numpy as np
+
+    golds, preds_a, preds_b, sessions = _paired_corpus()
+    preds_b = [END if i % 11 == 0 else p for i, p in enumerate(preds_b)]  # type errors: macro-F1 moves
+    d = paired_difference(preds_a, preds_b, golds, sessions, n_bootstrap=7, n_permutations=40, seed=2)
+    order = list(dict.fromkeys(sessions))
+    swaps = np.random.default_rng([2, 1]).integers(0, 2, size=(40, len(order)))
+    for name in ("exact_match", "type_accuracy", "type_macro_f1"):
+        observed = compute_metrics(preds_b, golds, n_bootstrap=0)[name] - compute_metrics(preds_a, golds,
+                                                                                          n_bootstrap=0)[name]
+        extreme = 0
+        for swap in swaps:
+            swapped = {s for s, flag in zip(order, swap, strict=True) if flag}
+            new_a = [b if s in swapped else a for a, b, s in zip(preds_a, preds_b, sessions, strict=True)]
+            new_b = [a if s in swapped else b for a, b, s in zip(preds_a, preds_b, sessions, strict=True)]
+            diff = compute_metrics(new_b, golds, n_bootstrap=0)[name] - compute_metrics(new_a, golds,
+                                                                                      n_bootstrap=0)[name]
+            extreme += abs(diff) >= abs(observed) - 1e-12
+        assert d[name]["p_value"] == (1 + extreme) / 41
+    # p does not depend on how many bootstrap resamples were drawn
+    assert paired_difference(preds_a, preds_b, golds, sessions, n_bootstrap=90, n_permutations=40,
+                             seed=2)["type_macro_f1"]["p_value"] == d["type_macro_f1"]["p_value"]
+    # with 30 sessions all moving one way, no random swap is as extreme: p is exactly 1 / (1 + P)
+    always = paired_difference(preds_a, golds, golds, sessions, n_bootstrap=5, n_permutations=9)
+    assert always["exact_match"]["p_value"] == pytest.approx(0.1)
+
+
 def test_paired_difference_rejects_bad_input():
     with pytest.raises(ValueError, match="differ in length"):
         paired_difference([END], [END, END], [END, END])

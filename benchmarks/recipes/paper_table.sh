@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The paper's Table 2 pipeline, whatever the machine: SFT, then GRPO from the SFT model with
 # the Shop-R1 reward, the no-DARS ablation and the binary reward, then every row evaluated with
-# `python -m benchmarks.run` on the same test sessions, one table, one plot, the GRPO curves and
-# the run cards. Run it through paper_table_cpu.sh (the miniature) or paper_table_gpu.sh
+# `python -m benchmarks.run` on the same test sessions, next to the page-reading heuristic on
+# those steps (its token budget counted with MODEL's tokenizer, so it sees the same page), the
+# GRPO curves, the run cards, and last one table (each row also paired against SFT) and a plot. Run it through paper_table_cpu.sh (the miniature) or paper_table_gpu.sh
 # (Qwen2.5-3B-Instruct on OPeRA), which set the knobs below.
 #
 # Every stage checkpoints; rerun after an interruption and it resumes where it stopped
@@ -64,10 +65,12 @@ fi
 # the first two rows as soon as SFT is done: a failed SFT shows before hours of GRPO
 evaluate zero-shot "$MODEL"
 evaluate sft "$sft_dir/final"
-# a reference on the same test steps: the page-reading heuristic (no model, seconds)
-if ! compgen -G "$OUT/reference/heuristic/results.json" > /dev/null; then
+# a reference on the same test steps: the page-reading heuristic (no model, seconds), its
+# budget counted with the model's tokenizer as the rows' is
+if [ ! -f "$OUT/reference/heuristic/results.json" ]; then
   echo "[recipe] evaluate the heuristic reference"
-  run "$PY" -m benchmarks.run --agent heuristic --data "$CORPUS" "${eval_args[@]}" --output-path "$OUT/reference"
+  run "$PY" -m benchmarks.run --agent heuristic --tokenizer "$MODEL" --data "$CORPUS" "${eval_args[@]}" \
+    --output-path "$OUT/reference"
 fi
 
 # Shop-R1 first: it is the row the claim is about; each GRPO row is evaluated as soon as its run ends

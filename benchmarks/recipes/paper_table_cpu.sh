@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The paper's Table 2 in miniature on CPU: the default model (SmolLM2-135M-Instruct) on the
 # GENERATED demo corpus, through the shared pipeline in paper_table.sh (rows: zero-shot, SFT,
-# SFT + GRPO binary, Shop-R1, no DARS). Resumable: rerun it after an interruption.
+# SFT + GRPO binary, Shop-R1, no DARS, and the heuristic on the same steps as a reference).
+# Resumable: rerun it after an interruption.
 #
 # Context for CPU speed: latest-page history and a 1,024-token budget everywhere (say so next to
 # any table). SFT trains on one chat per step with that same prompt (--examples step), not on
