@@ -231,7 +231,12 @@ def token_counter(name_or_path: str | os.PathLike[str]) -> Callable[[str], int]:
         tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     else:
         tokenizer = AutoTokenizer.from_pretrained(path)
-    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    count.label = f"tokenizer of {name_or_path}"  # type: ignore[attr-defined] - names it in run fingerprints
+    return count
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shop_env.context import estimate_tokens
 from shop_env.corpus import Corpus
 from shop_env.env import ShopSessionEnv
 
@@ -106,7 +107,8 @@ def complete_sessions(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[
 
 
 def run_fingerprint(agent: Any, env: ShopSessionEnv) -> str:
-    """Hash of everything that shapes a rollout's records: agent, sampling, reward, context, data.
+    """Hash of everything that shapes a rollout's records: agent, sampling, reward, context,
+    data, and how the page budget is counted when it is not the default estimate.
 
     A sample log is only resumed by a run with the same fingerprint, so results never mix
     records made under different settings.
@@ -124,14 +126,28 @@ def run_fingerprint(agent: Any, env: ShopSessionEnv) -> str:
         "system_prompt_sha": desc["system_prompt_sha"],
         "data": {k: desc["corpus"].get(k) for k in ("source", "split")},
     }
+    counter = env.context.count
+    if counter is not estimate_tokens:  # the page budget counted another way gives other prompts
+        payload["token_counter"] = getattr(counter, "label", None) or getattr(counter, "__qualname__", repr(counter))
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    """One log line, readable UTF-8 where possible; a record holding text with no UTF-8 form
+    (a lone surrogate in a model's response) is written with ASCII escapes instead, lossless."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record)
+    return line + "\n"
 
 
 def _rewrite_atomically(path: Path, records: Iterable[dict[str, Any]]) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     with tmp.open("w", encoding="utf-8") as f:
         for r in records:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+            f.write(_json_line(r))
     os.replace(tmp, path)
 
 
@@ -237,7 +253,7 @@ def run_rollout(
                 result.new_steps += 1
                 result.completion_tokens += gen.completion_tokens or 0
                 if log_file is not None:
-                    log_file.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                    log_file.write(_json_line(rec))
                     log_file.flush()
                 if on_record is not None:
                     on_record(rec)

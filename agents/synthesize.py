@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from rewards.parsing import is_unicode_text
 from shop_env.prompt import RATIONALE_SYNTHESIS_PROMPT
 from shop_env.types import Session, Step
 
@@ -115,7 +116,7 @@ def clean_rationale(text: str, *, max_chars: int = 400) -> str | None:
     if len(line) >= 2 and line[0] == line[-1] and line[0] in "\"'`":
         line = line[1:-1].strip()
     line = " ".join(line.split())
-    if not line or len(line) > max_chars or not any(c.isalpha() for c in line):
+    if not line or len(line) > max_chars or not any(c.isalpha() for c in line) or not is_unicode_text(line):
         return None
     return line
 

@@ -28,6 +28,7 @@ def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: i
     :func:`rewards.analysis.disagreement` under it.
     """
     from rewards.analysis import disagreement
+    from rewards.base import best_total, get_reward
     from rewards.metrics import compute_metrics, outcome_f1
     from shop_env.types import Step
 
@@ -44,8 +45,14 @@ def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: i
     m["reward_components_mean"] = {k: v / n for k, v in sorted(components.items())}
     m["parse_failure_rate"] = sum(1 for r in records if r["parse_error"]) / n
     steps = [Step(html="", action=g, click_type=r.get("click_type")) for g, r in zip(golds, records, strict=True)]
-    report = disagreement([r["response"] for r in records], golds, reward, steps=steps)
-    m["reward_exact_disagreement_rate"] = report["high_reward_not_exact_rate"]
+    scorer = get_reward(reward)
+    try:
+        best_total(scorer, golds[0], steps[0])
+    except (TypeError, AttributeError):  # a user's shaper may declare no max_total: no "high reward"
+        m["reward_exact_disagreement_rate"] = None
+    else:
+        report = disagreement([r["response"] for r in records], golds, scorer, steps=steps)
+        m["reward_exact_disagreement_rate"] = report["high_reward_not_exact_rate"]
     last = [r for r in records if r["last_step"]]
     if last:
         gold_outcomes = [r.get("session_outcome") or ("purchase" if r.get("click_type") == "purchase" else "terminate")

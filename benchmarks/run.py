@@ -2,7 +2,7 @@
 
 With no arguments it runs the default suite on the bundled (generated) demo corpus: the
 four model-free baselines on the whole test split, and the default CPU model zero-shot on
-the first 20 test sessions with a 2k-token budget. It prints what it ran, so nobody takes
+the first 5 test sessions with a 2k-token budget. It prints what it ran, so nobody takes
 it for a full evaluation.
 
 Each agent gets ``DIR/<agent>/``: ``results.json`` (metrics, config, versions, a hash of
@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def model_label(model: str | None) -> str:
+    """A model's short label in folder and row names: the default model when none is given."""
+    from agents.models import DEFAULT_MODEL
+
+    return Path(str(model or DEFAULT_MODEL)).name
+
+
 def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path, corpus: Any, reward: Any) -> dict[str, Any]:
     """Run one agent through the shared harness and write its result folder.
 
@@ -104,7 +111,7 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path, co
     from .report import markdown_table, metrics_from_records, write_json_atomic, write_plots
 
     name = spec["agent"]
-    folder = spec.get("folder") or (name if name != "prompted" else f"prompted-{Path(str(spec.get('model') or 'smollm2-135m')).name}")
+    folder = spec.get("folder") or (name if name != "prompted" else f"prompted-{model_label(spec.get('model'))}")
     out = out_root / folder
     corpus_options = {"config": args.opera_config} if args.opera_config else {}
     generation = None
@@ -261,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ValueError, FileNotFoundError, KeyError) as exc:
             print(f"error: agent {spec['agent']!r}: {exc}", file=sys.stderr)
             return 2
-        results[res["agent"] if res["agent"] != "prompted" else f"prompted:{Path(str(res['model'])).name}"] = res
+        results[res["agent"] if res["agent"] != "prompted" else f"prompted:{model_label(res['model'])}"] = res
     from .report import markdown_table
 
     print_table(results, f"shop-r1-gym benchmark: {args.data} / {args.split}"

@@ -16,7 +16,7 @@ from typing import Any
 
 from shop_env.types import ACTION_TYPES, Action, Step
 
-from .base import Reward, get_reward
+from .base import Reward, answer_of, best_total, get_reward
 from .metrics import exact_match
 from .parsing import format_response
 from .similarity import tokenize
@@ -149,8 +149,10 @@ def disagreement(
     for response, gold, step in zip(responses, golds, _steps_for(golds, steps), strict=True):
         result = scorer(response, gold, step=step)
         total = result.total - result.components.get("rationale", 0.0)
-        high = total >= high_fraction * scorer.max_total(gold)
-        pred = result.parsed.action if result.parsed is not None and result.parsed.ok else None
+        best = best_total(scorer, gold, step)
+        high = total >= high_fraction * best
+        answer = answer_of(result, response, scorer)
+        pred = answer.action if answer.ok else None
         exact = exact_match(pred, gold)
         if high and not exact:
             reward_only += 1
@@ -159,7 +161,7 @@ def disagreement(
                     "gold": gold.to_dict(),
                     "pred": None if pred is None else pred.to_dict(),
                     "total": total,
-                    "max_total": scorer.max_total(gold),
+                    "max_total": best,
                 })
         elif exact and not high:
             exact_only += 1

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from shop_env.types import Action, Step
+from shop_env.types import Action, Step, gold_action_problem
 
-from .parsing import ParsedResponse
+from .parsing import PARSE_MODES, ParsedResponse, parse_response
 from .tokens import TokenInfo
 
 __all__ = [
@@ -27,6 +27,8 @@ __all__ = [
     "Reward",
     "RewardBreakdown",
     "WeightedSum",
+    "answer_of",
+    "best_total",
     "as_breakdown",
     "available_rewards",
     "get_reward",
@@ -95,10 +97,9 @@ def validate_gold(gold: Any) -> Action:
     """
     if not isinstance(gold, Action):
         raise TypeError(f"gold must be an Action, got {type(gold).__name__}")
-    if gold.type in ("click", "type_and_submit") and not (gold.name and gold.name.strip()):
-        raise ValueError(f"gold {gold.type} action needs a non-empty 'name', got {gold.name!r}")
-    if gold.type == "type_and_submit" and not (gold.text and gold.text.strip()):
-        raise ValueError(f"gold type_and_submit action needs a non-empty 'text', got {gold.text!r}")
+    problem = gold_action_problem(gold.type, gold.name, gold.text)
+    if problem is not None:
+        raise ValueError(problem[1])
     return gold
 
 
@@ -112,20 +113,52 @@ def as_breakdown(result: Any, *, source: str = "reward") -> RewardBreakdown:
     raise TypeError(f"{source} must return a RewardBreakdown or a number, got {type(result).__name__}")
 
 
+def answer_of(result: RewardBreakdown, response: str, reward: Any) -> ParsedResponse:
+    """The parsed answer behind a score: the reward's own parse when it kept one, else the
+    response parsed in the reward's mode (a user's shaper that returns a number keeps none).
+
+    The env and the metrics read the predicted action from here, so they report the same
+    action and parse error whichever reward scored the step.
+    """
+    if result.parsed is not None:
+        return result.parsed
+    return parse_response(response, getattr(reward, "parse_mode", "strict"))
+
+
+def best_total(reward: Any, gold: Action, step: Step | None = None) -> float:
+    """``reward.max_total`` for ``gold``, passing the step only when there is one (a user's
+    reward may take ``max_total(gold)`` alone; difficulty-aware ones need the step)."""
+    return float(reward.max_total(gold, step) if step is not None else reward.max_total(gold))
+
+
+def _check_parse_mode(parse_mode: Any) -> str:
+    if parse_mode not in PARSE_MODES:
+        raise ValueError(f"parse_mode must be one of {list(PARSE_MODES)}, got {parse_mode!r}")
+    return parse_mode
+
+
 class FunctionReward:
     """Wraps a user's shaper function so it behaves like a built-in reward.
 
     Keyword ``settings`` (from :func:`get_reward` overrides) are passed to the function on
-    every call; a plain number it returns becomes a one-component breakdown.
+    every call; a plain number it returns becomes a one-component breakdown. ``parse_mode``
+    is not passed on: it says how the env and the metrics read the predicted action from
+    the response when the function keeps no parse of its own.
     """
 
-    parse_mode = "strict"
-
-    def __init__(self, func: Callable[..., Any], name: str | None = None, **settings: Any) -> None:
+    def __init__(
+        self, func: Callable[..., Any], name: str | None = None, *, parse_mode: str = "strict", **settings: Any
+    ) -> None:
         self.func = func
         self.name = name or getattr(func, "__name__", type(func).__name__)
+        self.parse_mode = _check_parse_mode(parse_mode)
         self.settings = dict(settings)
         self.component_names: tuple[str, ...] = tuple(getattr(func, "component_names", ("total",)))
+
+    def replace(self, **overrides: Any) -> FunctionReward:
+        """A copy with settings (and ``parse_mode``) changed."""
+        parse_mode = overrides.pop("parse_mode", self.parse_mode)
+        return FunctionReward(self.func, self.name, parse_mode=parse_mode, **{**self.settings, **overrides})
 
     def __call__(
         self, response: str, gold: Action, *, step: Step | None = None, tokens: TokenInfo | None = None
@@ -136,7 +169,8 @@ class FunctionReward:
     def config(self) -> dict[str, Any]:
         module = getattr(self.func, "__module__", "?")
         qualname = getattr(self.func, "__qualname__", self.name)
-        return {"name": self.name, "function": f"{module}:{qualname}", "settings": dict(self.settings)}
+        return {"name": self.name, "function": f"{module}:{qualname}", "settings": dict(self.settings),
+                "parse_mode": self.parse_mode}
 
     def max_total(self, gold: Action, step: Step | None = None) -> float:
         bound = getattr(self.func, "max_total", None)
@@ -151,7 +185,7 @@ class FunctionReward:
         return float(bound() if callable(bound) else bound)
 
     def __repr__(self) -> str:
-        return f"FunctionReward({self.name!r}, settings={self.settings!r})"
+        return f"FunctionReward({self.name!r}, parse_mode={self.parse_mode!r}, settings={self.settings!r})"
 
 
 class WeightedSum:
@@ -185,6 +219,15 @@ class WeightedSum:
             f"{label}.{c}" for label, reward, _ in resolved for c in getattr(reward, "component_names", ("total",))
         )
 
+    def replace(self, **overrides: Any) -> WeightedSum:
+        """A copy with ``parse_mode`` set on every part (the only setting a sum has of its own)."""
+        unknown = sorted(set(overrides) - {"parse_mode"})
+        if unknown:
+            raise TypeError(f"reward {self.name!r} has no setting {unknown}; change its parts instead")
+        parse_mode = _check_parse_mode(overrides["parse_mode"]) if overrides else self.parse_mode
+        parts = [(get_reward(reward, parse_mode=parse_mode), w) for _, reward, w in self.parts]
+        return WeightedSum(parts, name=self.name)
+
     def __call__(
         self, response: str, gold: Action, *, step: Step | None = None, tokens: TokenInfo | None = None
     ) -> RewardBreakdown:
@@ -217,7 +260,7 @@ class WeightedSum:
             if w < 0:
                 total += w * reward.min_total()
             else:
-                total += w * (reward.max_total(gold, step) if step is not None else reward.max_total(gold))
+                total += w * best_total(reward, gold, step)
         return total
 
     def min_total(self) -> float:
@@ -324,14 +367,14 @@ def get_reward(name: str | Reward, **overrides: Any) -> Reward:
         TypeError: an override the reward does not have.
     """
     if not isinstance(name, str):
+        if inspect.isfunction(name) or inspect.ismethod(name):
+            return FunctionReward(name, **overrides)
         if overrides:
             return _with_overrides(name, overrides)
         if inspect.isclass(name):
             return name()
         if isinstance(name, (FunctionReward, WeightedSum)) or hasattr(name, "config"):
             return name
-        if inspect.isfunction(name) or inspect.ismethod(name):
-            return FunctionReward(name)
         if callable(name):
             return name
         raise TypeError(f"a reward must be a name or a callable, got {type(name).__name__}")

@@ -15,14 +15,21 @@ from typing import Any
 
 from shop_env.types import ACTION_TYPES, Action
 
-__all__ = ["PARSE_MODES", "ParsedResponse", "format_response", "parse_response", "validate_answer"]
+__all__ = ["PARSE_MODES", "ParsedResponse", "format_response", "is_unicode_text", "parse_response", "validate_answer"]
 
 PARSE_MODES: tuple[str, ...] = ("strict", "lenient")
 
 #: Lenient mode tries at most this many ``{`` positions, so adversarial text stays linear-ish.
 _MAX_LENIENT_CANDIDATES = 64
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n(.*?)```", re.DOTALL)
-_DECODER = json.JSONDecoder()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+#: Python's decoder also takes NaN and Infinity; JSON does not, so neither does the parser.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,9 @@ def validate_answer(obj: Any) -> ParsedResponse:
         if value is not None and not isinstance(value, str):
             return ParsedResponse.failure(f"field 'action.{key}' must be a string, got {_json_type(value)}")
         fields[key] = value
+    for label, value in (("rationale", rationale), ("action.name", fields["name"]), ("action.text", fields["text"])):
+        if value is not None and not is_unicode_text(value):
+            return ParsedResponse.failure(f"field '{label}' holds an unpaired surrogate escape (not Unicode text)")
     return ParsedResponse(True, rationale, Action(action_type, name=fields["name"], text=fields["text"]), None)
 
 
@@ -172,6 +182,15 @@ def _parse_lenient(text: str) -> ParsedResponse:
     if first_error is None:
         return ParsedResponse.failure("no JSON object found in the response")
     return ParsedResponse.failure(first_error)
+
+
+def is_unicode_text(value: str) -> bool:
+    """False for strings with a lone surrogate (from a ``\\ud83d``-style escape): no UTF-8 form."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _json_type(value: Any) -> str:

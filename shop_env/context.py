@@ -39,6 +39,7 @@ __all__ = [
     "past_actions",
     "estimate_tokens",
     "render_persona",
+    "split_persona",
 ]
 
 TokenCounter = Callable[[str], int]
@@ -320,17 +321,18 @@ class EpisodeContext:
         """The session as a multi-turn chat (the paper's SFT format).
 
         Each user turn is one page, each assistant turn ``answer(step)`` (the JSON answer
-        with its rationale). With a token budget, the oldest (user, assistant) pairs are
-        dropped first; a last page that alone exceeds the budget is cut as in
-        :meth:`observation`.
+        with its rationale); the persona, when shown, opens the first user turn. With a
+        token budget, the oldest (user, assistant) pairs are dropped first; a last page that
+        alone exceeds the budget is cut as in :meth:`observation`.
         """
         steps = self.session.steps
         last = len(steps) - 1 if upto is None else upto
         cfg = self.builder.config
-        budget = cfg.token_budget
+        # the persona opens the first user turn that is kept, whichever page that is
+        budget = None if cfg.token_budget is None else cfg.token_budget - self._persona_cost
         turns: list[tuple[str, str, int]] = []
         for i in range(last, -1, -1):
-            user = f"{self._persona}{self._page(i)[0]}" if (i == 0 and self._persona) else self._page(i)[0]
+            user = self._page(i)[0]
             reply = answer(steps[i])
             cost = self.builder.count(user) + self.builder.count(reply)
             if budget is not None and turns and sum(c for *_, c in turns) + cost > budget:
@@ -341,10 +343,22 @@ class EpisodeContext:
                 cost = self.builder.count(user) + self.builder.count(reply)
             turns.append((user, reply, cost))
         messages = [{"role": "system", "content": self.builder.system_prompt}]
-        for user, reply, _ in reversed(turns):
-            messages.append({"role": "user", "content": user})
+        for k, (user, reply, _) in enumerate(reversed(turns)):
+            messages.append({"role": "user", "content": self._persona + user if k == 0 else user})
             messages.append({"role": "assistant", "content": reply})
         return messages
+
+
+_PERSONA_BLOCK = re.compile(r"\A\[My persona\]\n.*?\n(?=\[Page \d+\]\n)", re.S)
+
+
+def split_persona(user_turn: str) -> tuple[str, str]:
+    """``(persona block, rest)`` of a chat's user turn; the block is ``""`` when it has none.
+
+    Code that drops a chat's oldest turns moves the block to the new first user turn with it.
+    """
+    match = _PERSONA_BLOCK.match(user_turn)
+    return (match.group(0), user_turn[match.end():]) if match else ("", user_turn)
 
 
 def config_hash_payload(config: ContextConfig, system_prompt: str) -> str:

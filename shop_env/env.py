@@ -207,7 +207,7 @@ class ShopSessionEnv(gym.Env[str, str]):
         if not isinstance(text, str):
             text = ""  # scores 0 as a parse failure; the reason lands in info
         breakdown = self.reward(text, gold_step.action, step=gold_step, tokens=tokens)
-        self._last_scored = self._scored(gold_step, breakdown)
+        self._last_scored = self._scored(gold_step, text, breakdown)
         self._t += 1
         self._steps_taken += 1
         terminated = self._t >= len(self._session) or self.episode_mode == "step"
@@ -254,17 +254,18 @@ class ShopSessionEnv(gym.Env[str, str]):
             raise RuntimeError("no step is awaiting an answer")
         return self._ctx.messages(self._t)
 
-    def _scored(self, gold_step: Step, breakdown: Any) -> dict[str, Any]:
+    def _scored(self, gold_step: Step, text: str, breakdown: Any) -> dict[str, Any]:
+        from rewards.base import answer_of
         from rewards.metrics import exact_match
 
-        parsed = breakdown.parsed
-        pred = parsed.action if parsed is not None and parsed.ok else None
+        parsed = answer_of(breakdown, text, self.reward)
+        pred = parsed.action if parsed.ok else None
         return {
             "step_index": self._t,
             "gold_action": gold_step.action,
             "predicted_action": pred,
-            "rationale": parsed.rationale if parsed is not None else None,
-            "parse_error": breakdown.parse_error,
+            "rationale": parsed.rationale,
+            "parse_error": breakdown.parse_error or parsed.error,
             "reward": breakdown.to_dict(),
             "exact_match": bool(pred is not None and exact_match(pred, gold_step.action)),
             "click_type": gold_step.click_type,

@@ -18,6 +18,7 @@ __all__ = [
     "ActionType",
     "Session",
     "Step",
+    "gold_action_problem",
 ]
 
 ActionType = Literal["click", "type_and_submit", "terminate"]
@@ -31,6 +32,21 @@ def _opt_str(value: Any, field_name: str) -> str | None:
     if not isinstance(value, str):
         raise TypeError(f"{field_name} must be a string or None, got {type(value).__name__}")
     return value
+
+
+def gold_action_problem(action_type: Any, name: Any, text: Any) -> tuple[str, str] | None:
+    """Why an action cannot be a gold answer, as ``(field, message)``, or None when it can.
+
+    A gold click needs a non-empty ``name``, a gold ``type_and_submit`` a non-empty ``name``
+    and ``text``: without them the hierarchical reward cannot rank the true answer first.
+    The corpus loaders apply this rule to every row (so bad data fails at load time, naming
+    the file, row and field) and the rewards to every gold action they are given.
+    """
+    if action_type in ("click", "type_and_submit") and not (isinstance(name, str) and name.strip()):
+        return "name", f"gold {action_type} action needs a non-empty 'name', got {name!r}"
+    if action_type == "type_and_submit" and not (isinstance(text, str) and text.strip()):
+        return "text", f"gold type_and_submit action needs a non-empty 'text', got {text!r}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,24 @@ def test_metrics_from_records_match_a_hand_computed_confusion_matrix():
     assert lines[-1].startswith("| gold of c ")
 
 
+def test_a_shaper_without_bounds_has_no_disagreement_rate():
+    C = {"type": "click", "name": "a"}
+
+    def const(response, gold, *, step=None, tokens=None):
+        return 1.0
+
+    recs = [_rec("s1", 0, 2, C, C), _rec("s1", 1, 2, C, None)]
+    assert metrics_from_records(recs, n_bootstrap=0, reward=const)["reward_exact_disagreement_rate"] is None
+    const.max_total = 1.0
+    assert metrics_from_records(recs, n_bootstrap=0, reward=const)["reward_exact_disagreement_rate"] == 0.5
+    assert metrics_from_records(recs, n_bootstrap=0)["reward_exact_disagreement_rate"] == 0.0
+
+
+def test_prompted_rows_and_folders_name_the_default_model():
+    assert run.model_label(None) == run.model_label("smollm2-135m") == "smollm2-135m"
+    assert run.model_label("runs/x/final") == "final"
+
+
 def test_default_suite_matches_the_issue():
     agents = [s["agent"] for s in run.DEFAULT_SUITE]
     assert agents == ["random", "majority", "heuristic", "oracle", "prompted"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shop_env import Action, ContextBuilder, ContextConfig, Session, Step
-from shop_env.context import cut_page, estimate_tokens
+from shop_env.context import cut_page, estimate_tokens, split_persona
 from tests.fixtures import HOME, PRODUCT, RESULTS, fixture_sessions
 
 
@@ -102,6 +102,21 @@ def test_chat_is_multi_turn_and_budgeted():
     small = ContextBuilder(ContextConfig(token_budget=500)).episode(s).chat(answer)
     assert small[-1]["content"] == answer(s.steps[-1])
     assert len(small) < len(msgs)
+
+
+def test_a_chat_keeps_the_persona_when_the_budget_drops_its_first_pages():
+    s = fixture_sessions()[0]
+    assert s.persona
+    answer = lambda step: step.action.to_json()  # noqa: E731
+    whole = ContextBuilder(ContextConfig(persona=True, token_budget=None)).episode(s).chat(answer)
+    builder = ContextBuilder(ContextConfig(persona=True, token_budget=500))
+    cut = builder.episode(s).chat(answer)
+    assert len(cut) < len(whole) and "[Page 1]" not in cut[1]["content"]
+    users = [m["content"] for m in cut if m["role"] == "user"]
+    assert users[0].startswith("[My persona]") and sum("[My persona]" in u for u in users) == 1
+    persona, rest = split_persona(users[0])
+    assert persona and rest.startswith("[Page ") and split_persona(rest) == ("", rest)
+    assert sum(builder.count(m["content"]) for m in cut[1:]) <= 500
 
 
 def test_invalid_config():

@@ -69,6 +69,46 @@ def test_agent_returning_wrong_count_is_an_error(fixture_corpus):
         run_rollout(Bad(), {"corpus": fixture_corpus}, progress=False)
 
 
+def test_answers_with_no_utf8_form_score_zero_and_are_logged(tmp_path, fixture_corpus):
+    """Half a surrogate pair, escaped in the JSON or raw in the text, fails parsing with a
+    reason and is written to the sample log losslessly: it never stops a rollout."""
+    escaped = '{"rationale": "I like it \\ud83d", "action": {"type": "terminate"}}'
+    raw = "I like it \ud83d"
+
+    class Odd:
+        name = "odd"
+
+        def act(self, observations, infos):
+            return [Generation(escaped if i % 2 else raw) for i in range(len(observations))]
+
+    log = tmp_path / "samples.jsonl"
+    res = run_rollout(Odd(), {"corpus": fixture_corpus}, batch_size=2, sample_log=log, progress=False)
+    assert all(r["reward"]["total"] == 0.0 and r["parse_error"] for r in res.records)
+    assert any("unpaired surrogate" in r["parse_error"] for r in res.records)
+    logged = {(r["session_id"], r["step_index"]): r["response"] for r in read_sample_log(log)}
+    assert logged == {(r["session_id"], r["step_index"]): r["response"] for r in res.records}
+
+
+def test_the_fingerprint_names_how_the_page_budget_is_counted(tmp_path, fixture_corpus):
+    """A log made with the estimate is not resumed by a run counting with a tokenizer: the
+    prompts differ."""
+    from agents.rollout import run_fingerprint
+    from shop_env.env import ShopSessionEnv
+
+    def words(text):
+        return len(text.split())
+
+    words.label = "whitespace words"
+    estimate = ShopSessionEnv(corpus=fixture_corpus, token_budget=512)
+    counted = ShopSessionEnv(corpus=fixture_corpus, token_budget=512, token_counter=words)
+    assert run_fingerprint(OracleAgent(), estimate) != run_fingerprint(OracleAgent(), counted)
+    log = tmp_path / "samples.jsonl"
+    run_rollout(OracleAgent(), {"corpus": fixture_corpus, "token_budget": 512}, sample_log=log, progress=False)
+    with pytest.raises(ValueError, match="another configuration"):
+        run_rollout(OracleAgent(), {"corpus": fixture_corpus, "token_budget": 512, "token_counter": words},
+                    sample_log=log, progress=False)
+
+
 def test_random_agent_matches_its_expected_exact_match():
     """Expected exact match of the random agent, computed from each page's candidates."""
     from shop_env import load_corpus

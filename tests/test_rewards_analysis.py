@@ -61,6 +61,27 @@ def test_disagreement_counts_both_directions():
     assert disagreement(responses, golds, "binary")["agreement"] == 1.0
 
 
+def test_disagreement_bounds_each_step_by_its_own_click_type():
+    """customer_r1 pays an exact product-option click 10 (not 1,000): it is still exact and
+    the best answer for that step, so reward and exact match agree."""
+    from shop_env.types import Step
+
+    golds = [C("product_options.size.small"), Action.terminate()]
+    steps = [Step("", golds[0], click_type="product_option"), Step("", golds[1])]
+    responses = [format_response("r", golds[0]), format_response("r", C("nav"))]
+    report = disagreement(responses, golds, "customer_r1", steps=steps)
+    assert (report["high_reward_not_exact"], report["exact_not_high_reward"]) == (0, 0)
+
+
+def test_disagreement_reads_the_answer_of_a_shaper_that_keeps_no_parse():
+    def const(response, gold, *, step=None, tokens=None):
+        return 1.0
+
+    const.max_total = 1.0
+    report = disagreement([format_response("r", C("nav")), "garbage"], [C("nav"), C("nav")], const)
+    assert (report["high_reward_not_exact"], report["exact_not_high_reward"]) == (1, 0)
+
+
 def test_sibling_disagreement_on_hand_made_clicks():
     golds = [C("refinements.brand.sony"), C("cart.checkout"), C("home"), Action.terminate()]
     report = sibling_disagreement(golds, "shop_r1")

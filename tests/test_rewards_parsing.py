@@ -38,12 +38,25 @@ def test_strict_accepts_one_object_with_whitespace():
         ('{"rationale": "x", "action": {"type": "scroll"}}', "action.type"),
         ('{"rationale": "x", "action": {"type": "click", "name": 5}}', "'action.name' must be a string, got number"),
         ('{"rationale": "x", "action": {"type": "type_and_submit", "text": ["a"]}}', "'action.text' must be a string"),
+        # escapes of half a surrogate pair decode to text with no UTF-8 form: not an answer
+        ('{"rationale": "I like it \\ud83d", "action": {"type": "terminate"}}', "'rationale' holds an unpaired"),
+        ('{"rationale": "x", "action": {"type": "click", "name": "a\\udc00"}}', "'action.name' holds an unpaired"),
+        ('{"rationale": "x", "action": {"type": "type_and_submit", "name": "q", "text": "\\ud800"}}',
+         "'action.text' holds an unpaired"),
+        # Python's decoder takes these; JSON does not
+        ('{"rationale": "x", "action": {"type": "terminate"}, "p": NaN}', "NaN is not JSON"),
+        ('{"rationale": "x", "action": {"type": "terminate"}, "p": -Infinity}', "-Infinity is not JSON"),
     ],
 )
 def test_strict_failures_give_reasons(text, reason):
     parsed = parse_response(text)
     assert not parsed.ok and parsed.action is None
     assert reason in parsed.error
+
+
+def test_a_whole_surrogate_pair_is_text():
+    parsed = parse_response('{"rationale": "I like it \\ud83d\\ude00", "action": {"type": "terminate"}}')
+    assert parsed.ok and parsed.rationale == "I like it \U0001f600"
 
 
 def test_missing_or_null_fields_and_extra_keys_are_accepted():

@@ -38,8 +38,15 @@ def test_reward_objects_pass_through():
     assert get_reward(get_reward("normalized"), parse_mode="lenient").base.parse_mode == "lenient"
     with pytest.raises(TypeError, match="no setting"):
         get_reward(reward, dars=3)
+    wrapped = get_reward(lambda r, g, **kw: kw["value"], value=1)  # a function takes settings as keywords
+    assert isinstance(wrapped, FunctionReward) and wrapped("x", CLICK).total == 1.0
+
+    class Callable:
+        def __call__(self, response, gold, *, step=None, tokens=None):
+            return 0.0
+
     with pytest.raises(TypeError, match="cannot apply overrides"):
-        get_reward(lambda r, g, **kw: 0.0, value=1)
+        get_reward(Callable(), value=1)
 
 
 def test_register_function_and_class(clean_registry):
@@ -59,6 +66,46 @@ def test_register_function_and_class(clean_registry):
 
     with pytest.raises(TypeError, match="must return a RewardBreakdown or a number"):
         get_reward("bad_return")("x", CLICK)
+
+
+def test_function_rewards_report_the_answer_and_take_a_parse_mode(clean_registry):
+    """A shaper that returns a number keeps no parse: the env still reports the predicted
+    action, exact match and parse error (parsed in the reward's mode), and parse_mode is the
+    wrapper's, never passed to the function."""
+    import gymnasium as gym
+
+    seen = []
+
+    @register_reward("const_one")
+    def const_one(response, gold, *, step=None, tokens=None, **settings):
+        seen.append(settings)
+        return 1.0
+
+    env = gym.make("ShopR1-v0", corpus="demo", split="test", reward="const_one")
+    _, info = env.reset(seed=0)
+    gold = info["gold_action"]
+    _, reward, *_, info = env.step(format_response("I go on.", gold))
+    scored = info["scored"]
+    assert reward == 1.0 and scored["predicted_action"] == gold and scored["exact_match"]
+    assert scored["parse_error"] is None and scored["rationale"] == "I go on."
+    _, _, *_, info = env.step("garbage")
+    assert info["scored"]["predicted_action"] is None and not info["scored"]["exact_match"]
+    assert "one JSON object" in info["scored"]["parse_error"]
+
+    fenced = "```json\n" + format_response("x", gold) + "\n```"
+    lenient = gym.make("ShopR1-v0", corpus="demo", split="test", reward="const_one", parse_mode="lenient")
+    assert lenient.unwrapped.reward.parse_mode == "lenient"
+    lenient.reset(seed=0)
+    *_, info = lenient.step(fenced)
+    assert info["scored"]["exact_match"] and all(s == {} for s in seen)
+    with pytest.raises(ValueError, match="parse_mode must be one of"):
+        get_reward("const_one", parse_mode="loose")
+
+    both = gym.make("ShopR1-v0", corpus="demo", split="test",
+                    reward=weighted_sum({"shop_r1": 1.0, "const_one": 0.5}), parse_mode="lenient")
+    assert [r.parse_mode for _, r, _ in both.unwrapped.reward.parts] == ["lenient", "lenient"]
+    with pytest.raises(TypeError, match="no setting"):
+        get_reward(weighted_sum({"shop_r1": 1.0}), dars_factor=2)
 
 
 def test_example_shapers_run_through_the_registry():

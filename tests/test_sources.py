@@ -71,8 +71,8 @@ def test_opera_groups_orders_and_maps_rows(filtered):
         assert session.user_id == opera_user_id(session.session_id)
         assert session.persona == personas[session.user_id]
         assert session.metadata["generated"] is False
-        purchase = any(r["action_type"] == "click" and r["click_type"] == "purchase" for r in rows)
-        assert session.outcome == ("purchase" if purchase else "terminate")
+        clicks = [r["click_type"] for r in rows if r["action_type"] == "click"]
+        assert session.outcome == ("purchase" if clicks and clicks[-1] == "purchase" else "terminate")
         for step, row in zip(session.steps, rows, strict=True):
             assert step.html == row["simplified_html"]
             assert step.url == row["url"] and step.timestamp == row["timestamp"]
@@ -118,8 +118,8 @@ def test_opera_timestamp_ties_keep_row_order_and_outcome_rules(tmp_path):
     ties_in_file_order = [rows[3], rows[2], rows[1]]
     expected = [rows[0], *ties_in_file_order, rows[4], rows[5]]
     assert [s.action_id for s in session.steps] == [r["action_id"] for r in expected]
-    assert session.outcome == "purchase"
-    assert load_opera(tmp_path, valid_fraction=0.0, outcome_rule="last")[0].outcome == "terminate"
+    assert session.outcome == "terminate"  # the last click is the review after the purchase
+    assert load_opera(tmp_path, valid_fraction=0.0, outcome_rule="any")[0].outcome == "purchase"
 
 
 def test_opera_full_drops_non_paper_actions_and_counts_them(full):
@@ -211,7 +211,9 @@ def _opera_with(tmp_path: Path, mutate, *, schema=None) -> Path:
         ("page_meta", lambda rows: rows[6].update(page_meta="{not json") or 6, "malformed JSON"),
         ("action_type", lambda rows: rows[7].update(action_type="hover") or 7, "unknown action type 'hover'"),
         ("timestamp", lambda rows: rows[3].update(timestamp="yesterday") or 3, "ISO-8601"),
-        ("semantic_id", lambda rows: rows[1].update(semantic_id=None) or 1, "without a semantic_id"),
+        ("semantic_id", lambda rows: rows[1].update(semantic_id=None) or 1, "click action with no semantic_id"),
+        ("semantic_id", lambda rows: rows[2].update(semantic_id="  ") or 2, "with no semantic_id"),
+        ("input_text", lambda rows: rows[0].update(input_text="") or 0, "input action with no input_text"),
         ("simplified_html", lambda rows: rows[8].update(simplified_html=None) or 8, "no simplified_html"),
     ],
 )
@@ -388,6 +390,12 @@ def _set(record_json: str, path: list, value) -> str:
         (lambda ls: ls.__setitem__(2, ls[0]), 3, "session_id", "duplicate session_id"),
         (lambda ls: ls.__setitem__(1, _set(ls[1], ["split"], "dev")), 2, "split", "unknown split 'dev'"),
         (lambda ls: ls.__setitem__(0, _set(ls[0], ["outcome"], "abandon")), 1, "outcome", "outcome"),
+        # gold actions the reward cannot rank first fail at load time, not mid-episode
+        (lambda ls: ls.__setitem__(1, _set(ls[1], ["steps", 0, "action"], {"type": "click"})), 2,
+         "steps[0].action.name", "needs a non-empty 'name'"),
+        (lambda ls: ls.__setitem__(2, _set(ls[2], ["steps", 1, "action"],
+                                           {"type": "type_and_submit", "name": "q", "text": " "})), 3,
+         "steps[1].action.text", "needs a non-empty 'text'"),
     ],
 )
 def test_jsonl_bad_lines_name_file_row_field_or_are_skipped(tmp_path, mutate, row, field, message):

@@ -60,6 +60,18 @@ def test_tokenize_sft_chat_labels_and_fit(tokenizer, fixture_corpus):
     assert "I want to find a microphone." not in text
 
 
+def test_tokenize_sft_chat_moves_the_persona_to_the_first_kept_turn(tokenizer, fixture_corpus):
+    from shop_env.context import ContextConfig
+
+    messages = train_data.sft_chats(fixture_corpus, context=ContextConfig(persona=True, token_budget=None),
+                                    limit=1)[0]["messages"]
+    assert messages[1]["content"].startswith("[My persona]")
+    ids, _ = train_data.assistant_token_mask(tokenizer, messages)
+    short = tokenizer.decode(train_data.tokenize_sft_chat(tokenizer, messages, max_length=len(ids) - 5)["input_ids"])
+    assert "[Page 1]" not in short and short.count("[My persona]") == 1
+    assert short.index("[My persona]") < short.index("[Page ")
+
+
 def test_assistant_mask_rejects_templates_that_are_not_prefix_stable(tokenizer):
     import copy
 

@@ -59,6 +59,23 @@ def test_one_sft_step_lowers_the_loss_on_the_batch(tiny_model_dir, fixture_corpu
     assert card["metrics"]["train_examples"] == 3 and card["versions"]["torch"]
 
 
+def test_the_evaluation_after_sft_shows_the_prompt_it_trained_on(tiny_model_dir, fixture_corpus, tmp_path,
+                                                                  monkeypatch):
+    import agents.train.evaluate as evaluate
+
+    seen = {}
+
+    def record(model, corpus, **kwargs):
+        seen.update(kwargs)
+        return {"n": 0}
+
+    monkeypatch.setattr(evaluate, "evaluate_model", record)
+    config = _sft_config(tiny_model_dir, tmp_path / "sft", examples="step", history="latest", token_budget=400,
+                         persona=True, evaluate=True, eval_sessions=1, max_length=1024)
+    run_sft(config, corpus=fixture_corpus, eval_corpus=fixture_corpus)
+    assert (seen["history"], seen["token_budget"], seen["persona"]) == ("latest", 400, True)
+
+
 def _length_spread(prompts=None, completions=(), **kwargs):
     """A test shaper with variance inside every group, so the policy gradient is not zero."""
     from rewards.adapters import completion_text

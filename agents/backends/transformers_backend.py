@@ -268,9 +268,12 @@ class TransformersBackend:
 class JSONObjectEnd:
     """Stop a row once its generated text has closed its first top-level JSON object.
 
-    The paper's answer is one JSON object and nothing else, so nothing after the object can
-    change its score; on a CPU, not decoding the rest of ``max_new_tokens`` is most of the
-    cost of a step. Braces inside JSON strings (with escapes) are not counted. Tokens are
+    A decoding rule, like a stop string: the paper's answer is one JSON object, and on a CPU
+    not decoding the rest of ``max_new_tokens`` is most of the cost of a step. It is not
+    neutral for the format metric: text a model would have written after its object, which
+    strict parsing counts as a format failure, is never generated. The vLLM and OpenAI
+    backends decode to the end-of-sequence token, so compare parse-failure rates within one
+    backend (``stop_at_json=False`` turns the rule off). Braces inside JSON strings (with escapes) are not counted. Tokens are
     decoded one at a time: structural characters are ASCII, so split multi-byte characters
     do not matter. ``stop_length[row]`` is the number of tokens up to the closing brace.
     """

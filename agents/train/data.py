@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from shop_env.context import DEFAULT_TOKEN_BUDGET, ContextBuilder, ContextConfig
+from shop_env.context import DEFAULT_TOKEN_BUDGET, ContextBuilder, ContextConfig, split_persona
 from shop_env.corpus import Corpus, load_corpus
 from shop_env.types import Action, Session, Step
 
@@ -220,7 +220,7 @@ def tokenize_sft_chat(tokenizer: Any, messages: Sequence[dict[str, str]],
     """``{"input_ids", "labels"}`` for one chat, labels ``-100`` outside assistant turns.
 
     When the chat is longer than ``max_length`` its oldest (user, assistant) pairs are dropped
-    until it fits; if a single pair is still too long the ids are cut at ``max_length``.
+    until it fits (a persona block moves to the new first user turn); if a single pair is still too long the ids are cut at ``max_length``.
     Returns ``None`` when no assistant token survives the cut.
     """
     messages = list(messages)
@@ -233,7 +233,11 @@ def tokenize_sft_chat(tokenizer: Any, messages: Sequence[dict[str, str]],
             break
         system = [messages[0]] if messages[0].get("role") == "system" else []
         rest = messages[len(system):]
-        messages = system + rest[2:]
+        persona, _ = split_persona(str(rest[0].get("content", "")))
+        rest = rest[2:]
+        if persona:  # the persona stays with the first user turn that is kept
+            rest[0] = {**rest[0], "content": persona + str(rest[0].get("content", ""))}
+        messages = system + rest
     if not any(mask):
         return None
     labels = [tok if m else IGNORE_INDEX for tok, m in zip(ids, mask, strict=True)]

@@ -31,6 +31,7 @@ def evaluate_model(
     batch_size: int = 8,
     history: str | int = "full",
     token_budget: int | None = DEFAULT_TOKEN_BUDGET,
+    persona: bool = False,
     reward: str = "shop_r1",
     sample_log: str | os.PathLike[str] | None = None,
     n_bootstrap: int = 200,
@@ -49,7 +50,9 @@ def evaluate_model(
         temperature: 0 decodes greedily (the default for evaluation).
         batch_size: sessions stepped together.
         history: context history mode (as the env's).
-        token_budget: token budget of each observation.
+        token_budget: token budget of each observation, counted with the model's tokenizer
+            (as in training and ``benchmarks.run``).
+        persona: prepend the shopper's persona, as in training.
         reward: reward preset the env scores with (reported as ``reward_mean``).
         sample_log: JSONL file of every step's record (and resume point).
         n_bootstrap: bootstrap resamples for the confidence intervals.
@@ -78,7 +81,8 @@ def evaluate_model(
     padding_side = getattr(backend.tokenizer, "padding_side", None)
     agent = PromptedAgent(backend, GenerationConfig(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed))
     env_kwargs: dict[str, Any] = {"corpus": corpus, "split": split, "reward": reward, "history": history,
-                                  "token_budget": token_budget, **dict(env_overrides or {})}
+                                  "token_budget": token_budget, "persona": persona,
+                                  "token_counter": backend.count_tokens, **dict(env_overrides or {})}
     try:
         result = run_rollout(agent, env_kwargs, limit=limit, batch_size=batch_size,
                              sample_log=Path(sample_log) if sample_log is not None else None,

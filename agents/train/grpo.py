@@ -380,7 +380,8 @@ def run_grpo(
         metrics["eval"] = evaluate_model(final_dir, eval_source, split=config.eval_split, limit=config.eval_sessions,
                                          max_new_tokens=config.eval_max_new_tokens,
                                          batch_size=config.eval_batch_size, history=config.history,
-                                         token_budget=config.token_budget, reward=config.reward, seed=config.seed,
+                                         token_budget=config.token_budget, persona=config.persona,
+                                         reward=config.reward, seed=config.seed,
                                          sample_log=out / "eval_samples.jsonl")
     card = None
     if trainer.accelerator.is_main_process:

@@ -55,10 +55,10 @@ class SFTRunConfig(SharedRunOptions):
     examples: str = field(default="session", metadata=_help(
         "session: whole sessions as multi-turn chats (paper); step: one chat per step with the "
         "--history/--token-budget prompt that evaluation and GRPO use [choice]"))
-    history: str = field(default="full", metadata=_help("prompt history of --examples step: full, latest or a "
-                                                        "number of pages"))
+    history: str = field(default="full", metadata=_help("prompt history of --examples step and of the evaluation "
+                                                        "after training: full, latest or a number of pages"))
     token_budget: int | None = field(default=DEFAULT_TOKEN_BUDGET, metadata=_help(
-        "max tokens of the user turn with --examples step", type=int))
+        "max tokens of the user turn with --examples step and in the evaluation after training", type=int))
     limit_sessions: int | None = field(default=None, metadata=_help("train on the first N sessions only", type=int))
     seed: int = field(default=0, metadata=_help("seed of weights init, data order and sampling"))
     save_steps: int = field(default=100, metadata=_help("checkpoint every N optimizer steps"))
@@ -158,9 +158,11 @@ def run_sft(
                                "global_step": trainer.state.global_step, "train_examples": len(dataset)}
     if config.evaluate and trainer.accelerator.is_main_process:
         eval_source = eval_corpus if eval_corpus is not None else resolve_corpus(config.corpus, config.eval_split)
+        # the per-step prompt evaluation shows (and GRPO trains on): --history/--token-budget/--persona
         metrics["eval"] = evaluate_model(final_dir, eval_source, split=config.eval_split, limit=config.eval_sessions,
                                          max_new_tokens=config.eval_max_new_tokens,
-                                         batch_size=config.eval_batch_size, seed=config.seed,
+                                         batch_size=config.eval_batch_size, history=config.history,
+                                         token_budget=config.token_budget, persona=config.persona, seed=config.seed,
                                          sample_log=out / "eval_samples.jsonl")
     card = None
     if trainer.accelerator.is_main_process:

@@ -41,7 +41,7 @@ from typing import IO, Any
 
 from ..corpus import Corpus, CorpusError
 from ..splits import SPLITS, assign_split, carve_valid
-from ..types import ACTION_TYPES, OUTCOMES, Session
+from ..types import ACTION_TYPES, OUTCOMES, Session, gold_action_problem
 
 __all__ = [
     "SPLIT_KEY",
@@ -94,6 +94,9 @@ def session_from_record(record: Any, *, file: str = "<jsonl>", row: int | None =
                               file=file, row=row, field=f"{where}.action.type")
         for key in ("name", "text"):
             _check_optional_str(action.get(key), file, row, f"{where}.action.{key}")
+        problem = gold_action_problem(action.get("type"), action.get("name"), action.get("text"))
+        if problem is not None:
+            raise CorpusError(problem[1], file=file, row=row, field=f"{where}.action.{problem[0]}")
         for key in ("rationale", "rationale_source", "url", "click_type", "timestamp", "action_id"):
             _check_optional_str(step.get(key), file, row, f"{where}.{key}")
         if step.get("page_meta") is not None and not isinstance(step.get("page_meta"), Mapping):

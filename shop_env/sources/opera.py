@@ -9,10 +9,11 @@ The ``full`` config also logs ``scroll``, ``navigation`` and ``tab_activate`` (s
 default and counted in :attr:`OperaCorpus.dropped_actions` (``other_actions="error"``
 makes them an error instead).
 
-Outcome rule: a session's outcome is ``"purchase"`` when it has at least one kept click
-whose ``click_type`` is ``purchase`` (OPeRA's ``purchase`` click type covers checkout, buy
-now, subscribe and add to cart), else ``"terminate"`` (``outcome_rule="any"``, the
-default). ``outcome_rule="last"`` uses only the session's last click instead.
+Outcome rule: a session's outcome is ``"purchase"`` when its last kept click has
+``click_type`` ``purchase``, else ``"terminate"`` (``outcome_rule="last"``, the default, as
+the dataset card defines it). OPeRA's ``purchase`` click type also covers add to cart, so
+``outcome_rule="any"`` (any purchase click in the session) also counts a shopper who added
+to the cart and then left.
 
 Laziness: loading reads only the small columns (ids, timestamps, action fields,
 ``page_meta``) to build an index of (file, row group, row) per session and to validate
@@ -39,7 +40,7 @@ from typing import Any, NamedTuple
 
 from ..corpus import Corpus, CorpusError
 from ..splits import SPLITS, carve_valid
-from ..types import Action, Session, Step
+from ..types import Action, Session, Step, gold_action_problem
 
 __all__ = [
     "ACTION_COLUMNS",
@@ -144,6 +145,10 @@ def _canonical_action_type(value: Any) -> str:
     return action_type
 
 
+#: the gold action's fields as OPeRA's columns, and what each holds
+_GOLD_COLUMNS = {"name": ("semantic_id", "the target element's name"), "text": ("input_text", "the typed text")}
+
+
 def _row_problem(row: Mapping[str, Any]) -> tuple[str, str] | None:
     """The first problem of an action row as (field, message), or None when it is valid."""
     sid = row.get("session_id")
@@ -158,11 +163,12 @@ def _row_problem(row: Mapping[str, Any]) -> tuple[str, str] | None:
     except ValueError as exc:
         return "action_type", str(exc)
     if action_type in ("click", "input"):
-        name = row.get("semantic_id")
-        if not isinstance(name, str) or not name:
-            return "semantic_id", f"{action_type} action without a semantic_id (the target element's name)"
-    if action_type == "input" and not isinstance(row.get("input_text"), str):
-        return "input_text", "input action without input_text"
+        # the same rule as every gold action (shop_env.types.gold_action_problem), in OPeRA's columns
+        gold_type = "click" if action_type == "click" else "type_and_submit"
+        problem = gold_action_problem(gold_type, row.get("semantic_id"), row.get("input_text"))
+        if problem is not None:
+            column, what = _GOLD_COLUMNS[problem[0]]
+            return column, f"{action_type} action with no {column} ({what}), got {row.get(column)!r}"
     if action_type in PAPER_ACTION_TYPES:
         try:
             _parse_json_object(row.get("page_meta"), "page_meta")
@@ -553,7 +559,7 @@ def _config_dir(root: Path, config: str) -> Path:
 
 def load_opera(root: str | Path, split: str = "train", *, config: str = "filtered", valid_fraction: float = 0.1,
                seed: int = 0, skip_invalid: bool = False, other_actions: str = "skip",
-               outcome_rule: str = "any") -> OperaCorpus:
+               outcome_rule: str = "last") -> OperaCorpus:
     """Load one split of a local copy of ``NEU-HAI/OPeRA`` (``load_corpus("opera:DIR")``).
 
     Args:
@@ -630,7 +636,7 @@ def _users_from_object(users: Any, skip_invalid: bool, skipped: list[str]) -> di
 def load_opera_dataset(dataset: Any, split: str = "train", *, users: Any = None, config: str | None = None,
                        dataset_split: str | None = None, valid_fraction: float = 0.1, seed: int = 0,
                        skip_invalid: bool = False, other_actions: str = "skip",
-                       outcome_rule: str = "any") -> OperaCorpus:
+                       outcome_rule: str = "last") -> OperaCorpus:
     """Load one split from ``datasets.load_dataset("NEU-HAI/OPeRA", "filtered_action")`` (or ``full_action``).
 
     Args:
