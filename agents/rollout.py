@@ -108,7 +108,8 @@ def complete_sessions(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[
 
 def run_fingerprint(agent: Any, env: ShopSessionEnv) -> str:
     """Hash of everything that shapes a rollout's records: agent, sampling, reward, context,
-    data, and how the page budget is counted when it is not the default estimate.
+    data, how the page budget is counted when it is not the default estimate, and the
+    transformers backend's JSON stop rule when it is off.
 
     A sample log is only resumed by a run with the same fingerprint, so results never mix
     records made under different settings.
@@ -128,7 +129,10 @@ def run_fingerprint(agent: Any, env: ShopSessionEnv) -> str:
     }
     counter = env.context.count
     if counter is not estimate_tokens:  # the page budget counted another way gives other prompts
-        payload["token_counter"] = getattr(counter, "label", None) or getattr(counter, "__qualname__", repr(counter))
+        payload["token_counter"] = (getattr(counter, "label", None) or getattr(counter, "__qualname__", None)
+                                    or type(counter).__qualname__)
+    if getattr(getattr(agent, "backend", None), "stop_at_json", True) is False:  # decoding to the end
+        payload["stop_at_json"] = False
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -126,9 +126,23 @@ def answer_of(result: RewardBreakdown, response: str, reward: Any) -> ParsedResp
 
 
 def best_total(reward: Any, gold: Action, step: Step | None = None) -> float:
-    """``reward.max_total`` for ``gold``, passing the step only when there is one (a user's
-    reward may take ``max_total(gold)`` alone; difficulty-aware ones need the step)."""
-    return float(reward.max_total(gold, step) if step is not None else reward.max_total(gold))
+    """``reward.max_total`` for ``gold``, with the step when there is one and the method takes
+    it (difficulty-aware rewards need it; a user's reward may define ``max_total(gold)`` alone)."""
+    bound = reward.max_total
+    if step is not None and _accepts(bound, gold, step):
+        return float(bound(gold, step))
+    return float(bound(gold))
+
+
+def _accepts(func: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+    """Whether ``func`` can be called with these arguments (by its signature; True when unknown)."""
+    try:
+        inspect.signature(func).bind(*args, **kwargs)
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read (some builtins)
+        return True
+    return True
 
 
 def _check_parse_mode(parse_mode: Any) -> str:
@@ -142,8 +156,9 @@ class FunctionReward:
 
     Keyword ``settings`` (from :func:`get_reward` overrides) are passed to the function on
     every call; a plain number it returns becomes a one-component breakdown. ``parse_mode``
-    is not passed on: it says how the env and the metrics read the predicted action from
-    the response when the function keeps no parse of its own.
+    says how the env and the metrics read the predicted action from the response when the
+    function keeps no parse of its own; it is also passed to a function whose signature
+    names a ``parse_mode`` parameter, so the shaper can parse the same way.
     """
 
     def __init__(
@@ -154,6 +169,10 @@ class FunctionReward:
         self.parse_mode = _check_parse_mode(parse_mode)
         self.settings = dict(settings)
         self.component_names: tuple[str, ...] = tuple(getattr(func, "component_names", ("total",)))
+        try:
+            self._takes_parse_mode = "parse_mode" in inspect.signature(func).parameters
+        except (TypeError, ValueError):
+            self._takes_parse_mode = False
 
     def replace(self, **overrides: Any) -> FunctionReward:
         """A copy with settings (and ``parse_mode``) changed."""
@@ -163,7 +182,8 @@ class FunctionReward:
     def __call__(
         self, response: str, gold: Action, *, step: Step | None = None, tokens: TokenInfo | None = None
     ) -> RewardBreakdown:
-        result = self.func(response, gold, step=step, tokens=tokens, **self.settings)
+        settings = {**self.settings, "parse_mode": self.parse_mode} if self._takes_parse_mode else self.settings
+        result = self.func(response, gold, step=step, tokens=tokens, **settings)
         return as_breakdown(result, source=f"reward {self.name!r}")
 
     def config(self) -> dict[str, Any]:

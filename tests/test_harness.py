@@ -102,6 +102,21 @@ def test_the_fingerprint_names_how_the_page_budget_is_counted(tmp_path, fixture_
     estimate = ShopSessionEnv(corpus=fixture_corpus, token_budget=512)
     counted = ShopSessionEnv(corpus=fixture_corpus, token_budget=512, token_counter=words)
     assert run_fingerprint(OracleAgent(), estimate) != run_fingerprint(OracleAgent(), counted)
+    import functools
+
+    partial = functools.partial(words)  # no label, no qualname: named by its type, the same every run
+    fingerprints = {run_fingerprint(OracleAgent(), ShopSessionEnv(corpus=fixture_corpus, token_counter=c))
+                    for c in (partial, functools.partial(words))}
+    assert len(fingerprints) == 1
+
+    class Backend:
+        stop_at_json = True
+
+    agent = OracleAgent()
+    agent.backend = Backend()
+    stops = run_fingerprint(agent, estimate)
+    agent.backend.stop_at_json = False  # decoding past the answer's object changes the parse-failure rate
+    assert run_fingerprint(agent, estimate) != stops
     log = tmp_path / "samples.jsonl"
     run_rollout(OracleAgent(), {"corpus": fixture_corpus, "token_budget": 512}, sample_log=log, progress=False)
     with pytest.raises(ValueError, match="another configuration"):

@@ -168,3 +168,35 @@ def test_gold_from_column_errors_name_the_field():
         gold_from_column('{"type": "fly"}', row=2)
     with pytest.raises(ValueError, match="expected an action object"):
         gold_from_column(5)
+
+
+# ------------------------------------------------------------------ a user's shaper
+
+@pytest.fixture
+def const_shaper():
+    """A registered shaper that returns a number and keeps no parse of the answer."""
+    from rewards import register_reward
+    from rewards.adapters import verl
+    from rewards.base import _REGISTRY
+
+    @register_reward("adapter_const")
+    def adapter_const(response, gold, *, step=None, tokens=None):
+        return 1.0
+
+    verl._reward.cache_clear()
+    yield "adapter_const"
+    _REGISTRY.pop("adapter_const", None)
+    verl._reward.cache_clear()
+
+
+def test_adapters_report_the_answers_of_a_shaper_that_keeps_no_parse(const_shaper):
+    (func,) = make_trl_reward_funcs(const_shaper, split_components=False)
+    kwargs, metrics = trl_kwargs()
+    assert func(prompts=["p"] * 4, completions=COMPLETIONS, **kwargs) == [1.0] * 4
+    assert metrics[f"{const_shaper}/parse_failure_rate"] == [0.25]
+    assert metrics[f"{const_shaper}/predicted_click"] == [0.5]
+    assert metrics[f"{const_shaper}/predicted_type_and_submit"] == [0.25]
+    out = compute_score("x", format_response("r", CLICK), CLICK.to_json(), {"reward": const_shaper})
+    assert (out["score"], out["parse_ok"], out["exact_match"]) == (1.0, 1.0, 1.0)
+    bad = compute_score("x", "garbage", CLICK.to_json(), {"reward": const_shaper})
+    assert (bad["parse_ok"], bad["exact_match"]) == (0.0, 0.0)

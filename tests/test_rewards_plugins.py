@@ -108,6 +108,37 @@ def test_function_rewards_report_the_answer_and_take_a_parse_mode(clean_registry
         get_reward(weighted_sum({"shop_r1": 1.0}), dars_factor=2)
 
 
+def test_a_shaper_that_names_parse_mode_gets_it(clean_registry):
+    @register_reward("parses_itself")
+    def parses_itself(response, gold, *, step=None, tokens=None, parse_mode="strict"):
+        return 1.0 if rewards.parse_response(response, parse_mode).ok else 0.0
+
+    fenced = "```json\n" + format_response("x", CLICK) + "\n```"
+    assert get_reward("parses_itself")(fenced, CLICK).total == 0.0
+    assert get_reward("parses_itself", parse_mode="lenient")(fenced, CLICK).total == 1.0
+
+
+def test_bounds_pass_the_step_only_to_max_total_methods_that_take_it():
+    from rewards.analysis import disagreement
+    from rewards.base import best_total
+    from shop_env.types import Step
+
+    class GoldOnly:
+        name = "gold_only"
+
+        def __call__(self, response, gold, *, step=None, tokens=None):
+            return RewardBreakdown(1.0, {"total": 1.0})
+
+        def max_total(self, gold):
+            return 2.0
+
+    step = Step("", CLICK, click_type="review")
+    assert best_total(GoldOnly(), CLICK, step) == 2.0
+    assert best_total(get_reward("customer_r1"), CLICK, step) == 2.0  # format 1 + a review click's 1
+    report = disagreement([format_response("r", CLICK)], [CLICK], GoldOnly(), steps=[step])
+    assert report["exact_not_high_reward"] == 0 and report["n"] == 1
+
+
 def test_example_shapers_run_through_the_registry():
     penalty = get_reward("rationale_length_penalty", max_words=20, per_word=0.5)
     assert isinstance(penalty, RationaleLengthPenalty)

@@ -258,6 +258,22 @@ def test_cli_flags_come_from_the_config_dataclasses():
         GRPORunConfig(reward_overrides="{bad")
 
 
+def test_eval_passes_the_training_prompt_settings(monkeypatch, tmp_path):
+    import agents.train.evaluate as evaluate
+    from agents.train.__main__ import main
+
+    seen = {}
+
+    def record(model, corpus, **kwargs):
+        seen.update(kwargs)
+        return {"n": 0}
+
+    monkeypatch.setattr(evaluate, "evaluate_model", record)
+    assert main(["eval", "--model", "m", "--history", "latest", "--token-budget", "1024", "--persona",
+                 "--output", str(tmp_path / "m.json")]) == 0
+    assert (seen["history"], seen["token_budget"], seen["persona"]) == ("latest", 1024, True)
+
+
 def test_importing_agents_train_stays_light():
     code = ("import sys, agents.train, agents.train.sft, agents.train.grpo, agents.train.data; "
             "print(any(m in sys.modules for m in ('torch', 'transformers', 'trl')))")

@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--batch-size", type=int, default=8)
     ev.add_argument("--history", type=history_arg, default="full")
     ev.add_argument("--token-budget", type=_none_or(int), default=7000)
+    ev.add_argument("--persona", action="store_true", help="prepend the shopper's persona (as in training)")
     ev.add_argument("--reward", default="shop_r1")
     ev.add_argument("--sample-log", default=None, help="JSONL of every step (resumable)")
     ev.add_argument("--output", default=None, help="write the metrics JSON here (atomically)")
@@ -139,8 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             metrics = evaluate_model(args.model, args.corpus, split=args.split, limit=args.limit,
                                      max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
-                                     history=args.history, token_budget=args.token_budget, reward=args.reward,
-                                     sample_log=args.sample_log)
+                                     history=args.history, token_budget=args.token_budget, persona=args.persona,
+                                     reward=args.reward, sample_log=args.sample_log)
             if args.output:
                 write_json_atomic(args.output, metrics)
             print(json.dumps(metrics, indent=2, default=str))

@@ -17,7 +17,7 @@ from typing import Any
 
 from shop_env.types import ACTION_TYPES
 
-from ..base import Reward, RewardBreakdown, get_reward
+from ..base import Reward, RewardBreakdown, answer_of, get_reward
 from ..tokens import TokenInfo
 from ._common import click_type_from_column, completion_text, gold_from_column, step_context
 
@@ -66,11 +66,11 @@ class _BatchScorer:
         self._key, self._results = key, results
         log_metric = kwargs.get("log_metric")
         if callable(log_metric) and results:
-            failures = sum(r.parse_error is not None for r in results)
+            answers = [answer_of(r, text, self.reward) for r, text in zip(results, texts, strict=True)]
+            failures = sum(not a.ok for a in answers)
             log_metric(f"{self.name}/parse_failure_rate", failures / len(results))
             # What the policy answers, by action type: a collapse onto one type shows here first.
-            predicted = [r.parsed.action.type for r in results
-                         if r.parse_error is None and r.parsed is not None and r.parsed.action is not None]
+            predicted = [a.action.type for a in answers if a.ok and a.action is not None]
             for action_type in ACTION_TYPES:
                 log_metric(f"{self.name}/predicted_{action_type}", predicted.count(action_type) / len(results))
         return results

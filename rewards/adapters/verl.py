@@ -13,7 +13,7 @@ from typing import Any
 
 # Absolute imports: verl loads this file by path (spec_from_file_location), outside the package.
 from rewards.adapters._common import click_type_from_column, gold_from_column, step_context
-from rewards.base import Reward, get_reward
+from rewards.base import Reward, answer_of, get_reward
 from rewards.metrics import exact_match
 from shop_env.types import Action
 
@@ -50,10 +50,9 @@ def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_
     out: dict[str, Any] = {"score": float(result.total)}
     for name in names:
         out[name] = float(result.components.get(name, 0.0))
-    ok = result.parsed is not None and result.parsed.ok
-    out["parse_ok"] = 1.0 if ok else 0.0
-    pred = result.parsed.action if ok and result.parsed is not None else None
-    out["exact_match"] = 1.0 if exact_match(pred, gold) else 0.0
+    answer = answer_of(result, solution_str if isinstance(solution_str, str) else "", reward)
+    out["parse_ok"] = 1.0 if answer.ok else 0.0
+    out["exact_match"] = 1.0 if answer.ok and exact_match(answer.action, gold) else 0.0
     return out
 
 

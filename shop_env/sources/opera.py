@@ -10,8 +10,7 @@ default and counted in :attr:`OperaCorpus.dropped_actions` (``other_actions="err
 makes them an error instead).
 
 Outcome rule: a session's outcome is ``"purchase"`` when its last kept click has
-``click_type`` ``purchase``, else ``"terminate"`` (``outcome_rule="last"``, the default, as
-the dataset card defines it). OPeRA's ``purchase`` click type also covers add to cart, so
+``click_type`` ``purchase``, else ``"terminate"`` (``outcome_rule="last"``, the default). OPeRA's ``purchase`` click type also covers add to cart, so
 ``outcome_rule="any"`` (any purchase click in the session) also counts a shopper who added
 to the cart and then left.
 
