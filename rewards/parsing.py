@@ -159,7 +159,8 @@ def _parse_lenient(text: str) -> ParsedResponse:
     strict = _parse_strict(text)
     if strict.ok:
         return strict
-    first_error: str | None = None
+    # a response that is one object JSON cannot decode says so, not what a nested object lacks
+    first_error: str | None = strict.error if (strict.error or "").startswith("invalid JSON") else None
     for match in _FENCE.finditer(text):
         candidate = _parse_strict(match.group(2))
         if candidate.ok:

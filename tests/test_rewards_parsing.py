@@ -83,6 +83,8 @@ def test_lenient_reports_the_first_schema_error():
     parsed = parse_response('x {"rationale": "r", "action": {"type": "fly"}} y', "lenient")
     assert not parsed.ok and "action.type" in parsed.error
     assert parse_response("no json here", "lenient").error == "no JSON object found in the response"
+    nan = parse_response('{"rationale": "r", "action": {"type": "terminate"}, "p": NaN}', "lenient")
+    assert nan.error == "invalid JSON: NaN is not JSON"
 
 
 def test_unknown_mode_and_non_strings_do_not_raise():
