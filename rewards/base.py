@@ -145,9 +145,11 @@ def _accepts(func: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
     return True
 
 
-def _check_parse_mode(parse_mode: Any) -> str:
+def check_parse_mode(parse_mode: Any, owner: str = "") -> str:
+    """``parse_mode`` itself if it is one of :data:`PARSE_MODES`; ``owner`` prefixes the error."""
     if parse_mode not in PARSE_MODES:
-        raise ValueError(f"parse_mode must be one of {list(PARSE_MODES)}, got {parse_mode!r}")
+        prefix = f"{owner}." if owner else ""
+        raise ValueError(f"{prefix}parse_mode must be one of {list(PARSE_MODES)}, got {parse_mode!r}")
     return parse_mode
 
 
@@ -166,7 +168,7 @@ class FunctionReward:
     ) -> None:
         self.func = func
         self.name = name or getattr(func, "__name__", type(func).__name__)
-        self.parse_mode = _check_parse_mode(parse_mode)
+        self.parse_mode = check_parse_mode(parse_mode)
         self.settings = dict(settings)
         self.component_names: tuple[str, ...] = tuple(getattr(func, "component_names", ("total",)))
         try:
@@ -244,7 +246,7 @@ class WeightedSum:
         unknown = sorted(set(overrides) - {"parse_mode"})
         if unknown:
             raise TypeError(f"reward {self.name!r} has no setting {unknown}; change its parts instead")
-        parse_mode = _check_parse_mode(overrides["parse_mode"]) if overrides else self.parse_mode
+        parse_mode = check_parse_mode(overrides["parse_mode"]) if overrides else self.parse_mode
         parts = [(get_reward(reward, parse_mode=parse_mode), w) for _, reward, w in self.parts]
         return WeightedSum(parts, name=self.name)
 

@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 
 from shop_env.types import Action, Step
 
-from .base import RewardBreakdown, validate_gold
+from .base import RewardBreakdown, check_parse_mode, validate_gold
 from .metrics import exact_match
-from .parsing import PARSE_MODES, parse_response
+from .parsing import parse_response
 from .self_certainty import DEFAULT_ALPHA, locate_rationale_span, self_certainty_from_stats
 from .similarity import rouge_l_f1, thresholded
 from .tokens import TokenInfo
@@ -40,9 +40,7 @@ def _check_settings(obj: Any, non_negative: tuple[str, ...] = (), finite: tuple[
                 f"{type(obj).__name__}.{name} must be >= 0, got {getattr(obj, name)!r} "
                 "(combine rewards with weighted_sum for penalties)"
             )
-    parse_mode = getattr(obj, "parse_mode", "strict")
-    if parse_mode not in PARSE_MODES:
-        raise ValueError(f"{type(obj).__name__}.parse_mode must be one of {list(PARSE_MODES)}, got {parse_mode!r}")
+    check_parse_mode(getattr(obj, "parse_mode", "strict"), owner=type(obj).__name__)
 
 
 def rationale_self_certainty(response: str, tokens: TokenInfo) -> float | None:
