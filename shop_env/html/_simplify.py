@@ -1,6 +1,7 @@
 """Raw page HTML to the paper's simplified HTML (SPEC section 1), on lxml.
 
-The pipeline, in order (the BeautifulSoup reference in ``benchmarks/perf_html.py`` repeats it):
+The pipeline, in order (the BeautifulSoup reference in ``benchmarks/perf_html.py`` repeats it, but
+for the re-nesting check of step 3, which its generated store pages never reach):
 
 1. **Skeleton.** The output is always ``<html><head></head><body>...</body></html>``: the
    head is emptied, a missing body is created, stray top-level content moves into the body,
@@ -14,7 +15,9 @@ The pipeline, in order (the BeautifulSoup reference in ``benchmarks/perf_html.py
    boolean attributes). Then, if it has no attributes left: a ``<span>`` is unwrapped
    into its parent; an element with no children and blank text is removed; a
    :data:`WRAPPER_TAGS` element holding exactly one element and no text is replaced by
-   that element (so wrapper chains collapse). An element with attributes but no children,
+   that element (so wrapper chains collapse). Neither happens when libxml2 would not
+   re-parse a moved child inside its new parent (``<h2><div><form>`` keeps its ``div``),
+   so the output parses back into the same tree. An element with attributes but no children,
    no text and none of :data:`CONTENT_ATTRIBUTES` that is not interactable is removed too.
    Surviving elements get their text normalised: whitespace and control-character runs
    become one space, whitespace-only pieces go, and the first and last piece of text inside
@@ -25,6 +28,7 @@ The pipeline, in order (the BeautifulSoup reference in ``benchmarks/perf_html.py
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 
 from lxml import etree
 
@@ -109,15 +113,33 @@ def simplify(raw_html: str | bytes, *, max_slug_chars: int = MAX_SLUG_CHARS) -> 
     Raises:
         HTMLInputError: ``raw_html`` is not text or bytes, or cannot be parsed at all.
     """
-    root = parse_html(decode_html(raw_html))
+    out, held_back = _simplify_once(decode_html(raw_html), max_slug_chars)
+    # A wrapper kept because libxml2 would not re-nest its child in the wrapper's parent may
+    # have lost that parent later in the same pass; the next pass unwraps it. Rare (pages
+    # with markup like <h2><div><form>), so only those pages pay for the extra passes.
+    for _ in range(_MAX_EXTRA_PASSES if held_back else 0):
+        again, held_back = _simplify_once(out, max_slug_chars)
+        if again == out:
+            break
+        out = again
+    return out
+
+
+#: Bound on the re-simplification above (one extra pass per vanished parent level suffices in practice).
+_MAX_EXTRA_PASSES = 8
+
+
+def _simplify_once(text: str, max_slug_chars: int) -> tuple[str, bool]:
+    """One pass of the pipeline; also whether a move was held back by :func:`_nests_directly`."""
+    root = parse_html(text)
     root, body = _normalise_skeleton(root)
     for element in list(body.iter(*DROP_TAGS)):
         _remove_keeping_tail(element)
-    _simplify_structure(body)
+    held_back = _simplify_structure(body)
     _finalise_text(body)
     _assign_names(body, max_slug_chars)
     _keep_end_tags(body)
-    return etree.tostring(root, method="html", encoding="unicode")
+    return etree.tostring(root, method="html", encoding="unicode"), held_back
 
 
 _VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
@@ -172,6 +194,34 @@ def _unwrap(element: etree._Element) -> None:
     if tail:
         _append_text(parent, children[-1] if children else previous, tail)
     parent.remove(element)
+
+
+@lru_cache(maxsize=4096)
+def _nests_directly(parent_tag: str, child_tag: str) -> bool:
+    """Whether libxml2 parses ``<parent><child>`` with the child directly inside the parent.
+
+    Unwrapping moves children up to a new parent. libxml2 implicitly closes some parents when
+    certain children open (``<h2>`` at ``<form>``, ``<a>`` at ``<a>``, ``<li>`` at ``<li>``),
+    so such a move would come out as markup that parses into another tree, and
+    ``simplify(simplify(x))`` would differ from ``simplify(x)``. Asking libxml2 itself (once
+    per tag pair) keeps the rule exact for the installed version.
+    """
+    if parent_tag == "body":
+        return True
+    probe = f"<html><body><{parent_tag}><{child_tag}></{child_tag}></{parent_tag}></body></html>"
+    try:
+        root = etree.fromstring(probe, etree.HTMLParser(no_network=True))
+    except (etree.LxmlError, ValueError):
+        return False
+    body = root.find("body") if root is not None else None
+    parent = body[0] if body is not None and len(body) else None
+    return parent is not None and parent.tag == parent_tag and len(parent) == 1 and parent[0].tag == child_tag
+
+
+def _can_move_up(element: etree._Element) -> bool:
+    """Whether every child of ``element`` would stay put, on re-parsing, inside its parent."""
+    parent_tag = element.getparent().tag
+    return all(_nests_directly(parent_tag, child.tag) for child in element)
 
 
 def _replace_with_only_child(element: etree._Element) -> None:
@@ -284,8 +334,11 @@ def _rebuild_attributes(attrib, pending: str | None) -> list[str]:  # noqa: ANN0
     return attrib.keys()
 
 
-def _simplify_structure(body: etree._Element) -> None:
+def _simplify_structure(body: etree._Element) -> bool:
     """Steps 2 (invisible subtrees) and 3 of the pipeline, children before parents.
+
+    Returns whether an unwrap was held back because a child would not re-parse inside its
+    new parent (see :func:`_nests_directly`).
 
     Hidden subtrees are removed when reached, after their content was processed: wasted work,
     but confined to the subtree, so the result equals removing them first.
@@ -294,6 +347,7 @@ def _simplify_structure(body: etree._Element) -> None:
     allowed = ALLOWED_ATTRIBUTES
     kind_attributes = _KIND_ATTRIBUTES
     protecting = _PROTECTING_ATTRIBUTES
+    held_back = False
     # Reversed pre-order visits every element after all of its descendants.
     # (element.keys() and element.get() avoid building an attribute proxy per element.)
     for index in range(len(elements) - 1, 0, -1):
@@ -320,16 +374,20 @@ def _simplify_structure(body: etree._Element) -> None:
             keys = ("name",)
         if not keys:
             if tag == "span":
-                _unwrap(element)
-                continue
+                if _can_move_up(element):
+                    _unwrap(element)
+                    continue
+                held_back = True
             count = len(element)
             if count == 0:
                 if is_blank(element.text):
                     _remove_keeping_tail(element)
                     continue
             elif count == 1 and tag in WRAPPER_TAGS and is_blank(element.text) and is_blank(element[0].tail):
-                _replace_with_only_child(element)
-                continue
+                if _can_move_up(element):
+                    _replace_with_only_child(element)
+                    continue
+                held_back = True
         elif len(element) == 0:
             if is_blank(element.text):
                 if protecting.isdisjoint(keys):
@@ -339,6 +397,7 @@ def _simplify_structure(body: etree._Element) -> None:
                 continue
         if element.text is not None or len(element):
             _finalise_text(element)
+    return held_back
 
 
 def _clean_piece(text: str | None) -> str | None:
