@@ -15,7 +15,7 @@ from html.parser import HTMLParser as _StdlibHTMLParser
 
 from lxml import etree
 
-__all__ = ["FALLBACK_MAX_DEPTH", "HTMLInputError", "decode_html", "parse_html"]
+__all__ = ["FALLBACK_MAX_DEPTH", "HTMLInputError", "decode_html", "parse_html", "parse_html_noting_fallback"]
 
 #: Depth past which the fallback tokenizer flattens elements into their ancestor.
 FALLBACK_MAX_DEPTH = 256
@@ -30,7 +30,10 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-_VOID_TAGS = frozenset("area base br col embed hr img input keygen link meta param source track wbr".split())
+# Void elements; basefont and frame too, because libxml2 writes no children of them.
+_VOID_TAGS = frozenset(
+    "area base basefont br col embed frame hr img input keygen link meta param source track wbr".split()
+)
 # Characters lxml refuses in text and attribute values (XML 1.0 Char production).
 _XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # How many open elements an unmatched end tag may close: bounds the work on pathological input.
@@ -91,9 +94,18 @@ def parse_html(text: str) -> etree._Element:
     Raises:
         HTMLInputError: Neither libxml2 nor the fallback tokenizer could build a tree.
     """
+    return parse_html_noting_fallback(text)[0]
+
+
+def parse_html_noting_fallback(text: str) -> tuple[etree._Element, bool]:
+    """:func:`parse_html`, and whether the fallback tokenizer built the tree.
+
+    The fallback does not close elements where libxml2 would (``<li>a<li>b``), so its tree
+    may not be the one libxml2 builds from the same markup written back out.
+    """
     data = text.encode("utf-8", "replace")  # lone surrogates become '?'
     if not data.strip():
-        return etree.Element("html")
+        return etree.Element("html"), False
     parser = etree.HTMLParser(
         encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True, no_network=True
     )
@@ -104,8 +116,8 @@ def parse_html(text: str) -> etree._Element:
         root = None
     truncated = any(err.level_name == "FATAL" for err in parser.error_log)
     if root is None or truncated:
-        root = _parse_with_depth_cap(text, FALLBACK_MAX_DEPTH)
-    return root
+        return _parse_with_depth_cap(text, FALLBACK_MAX_DEPTH), True
+    return root, False
 
 
 def _append_text(parent: etree._Element, text: str) -> None:

@@ -41,8 +41,12 @@ __all__ = [
 
 #: Subtrees dropped outright (SPEC section 1).
 DROP_TAGS = frozenset(
-    "script style link meta noscript template iframe svg canvas picture video audio object embed".split()
+    "script style link meta noscript noembed noframes template iframe svg canvas picture video audio object "
+    "embed".split()
 )
+#: Legacy tags whose content libxml2 reads as raw text but writes escaped, so it would change on
+#: every re-parse; they show preformatted text, so they become ``pre``.
+RAW_TEXT_TAGS = frozenset({"xmp", "plaintext"})
 #: The only attributes kept (SPEC section 1); everything else (class, href, style, data-*) goes.
 ALLOWED_ATTRIBUTES = frozenset(
     "id type name value placeholder checked disabled readonly alt title for contenteditable "

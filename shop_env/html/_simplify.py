@@ -8,7 +8,8 @@ for the re-nesting check of step 3, which its generated store pages never reach)
    and ``html``/``head``/``body`` lose their attributes.
 2. **Drop.** Subtrees of :data:`DROP_TAGS` and invisible subtrees (``hidden`` attribute,
    ``style`` with ``display:none`` or ``visibility:hidden``, ``<input type=hidden>``) are
-   removed; the text after them is kept, separated by a space.
+   removed; the text after them is kept, separated by a space. The legacy raw-text tags
+   :data:`RAW_TEXT_TAGS` (``xmp``, ``plaintext``) become ``pre``.
 3. **Structure**, children before parents: each element is classified (input, clickable,
    region, see :func:`element_kind`) on its original attributes, then keeps only
    :data:`ALLOWED_ATTRIBUTES` (values whitespace-collapsed; empty ones dropped except
@@ -32,7 +33,7 @@ from functools import lru_cache
 
 from lxml import etree
 
-from ._parse import decode_html, parse_html
+from ._parse import decode_html, parse_html_noting_fallback
 from ._rules import (
     ALLOWED_ATTRIBUTES,
     BOOLEAN_ATTRIBUTES,
@@ -46,6 +47,7 @@ from ._rules import (
     KIND_INPUT,
     KIND_REGION,
     MAX_SLUG_CHARS,
+    RAW_TEXT_TAGS,
     REGION_TAGS,
     WRAPPER_TAGS,
     element_kind,
@@ -113,33 +115,45 @@ def simplify(raw_html: str | bytes, *, max_slug_chars: int = MAX_SLUG_CHARS) -> 
     Raises:
         HTMLInputError: ``raw_html`` is not text or bytes, or cannot be parsed at all.
     """
-    out, held_back = _simplify_once(decode_html(raw_html), max_slug_chars)
+    out, unsettled = _simplify_once(decode_html(raw_html), max_slug_chars)
     # A wrapper kept because libxml2 would not re-nest its child in the wrapper's parent may
-    # have lost that parent later in the same pass; the next pass unwraps it. Rare (pages
-    # with markup like <h2><div><form>), so only those pages pay for the extra passes.
-    for _ in range(_MAX_EXTRA_PASSES if held_back else 0):
-        again, held_back = _simplify_once(out, max_slug_chars)
-        if again == out:
+    # have lost that parent later in the same pass; the next pass unwraps it. A page too deep
+    # for libxml2 was parsed by the fallback, whose tree libxml2 may not rebuild from the
+    # output; the next pass parses that output (shallower) with libxml2. Both are rare
+    # (<p><span><div>; nesting past 2,048), so only those pages pay for the extra passes.
+    for _ in range(_MAX_EXTRA_PASSES if unsettled else 0):
+        again, unsettled = _simplify_once(out, max_slug_chars)
+        if again == out or not unsettled:
+            out = again
             break
         out = again
     return out
 
 
-#: Bound on the re-simplification above (one extra pass per vanished parent level suffices in practice).
+#: Bound on the re-simplification above (each pass settles at least one level of wrappers).
 _MAX_EXTRA_PASSES = 8
 
 
 def _simplify_once(text: str, max_slug_chars: int) -> tuple[str, bool]:
-    """One pass of the pipeline; also whether a move was held back by :func:`_nests_directly`."""
-    root = parse_html(text)
+    """One pass of the pipeline; also whether another pass may change the output."""
+    root, fell_back = parse_html_noting_fallback(text)
     root, body = _normalise_skeleton(root)
     for element in list(body.iter(*DROP_TAGS)):
         _remove_keeping_tail(element)
+    for element in body.iter(*RAW_TEXT_TAGS):
+        element.tag = "pre"
     held_back = _simplify_structure(body)
+    # held back relative to a parent that was itself unwrapped later in the pass: movable now
+    unsettled = fell_back or any(_in_tree(element, body) and _can_move_up(element) for element in held_back)
     _finalise_text(body)
     _assign_names(body, max_slug_chars)
     _keep_end_tags(body)
-    return etree.tostring(root, method="html", encoding="unicode"), held_back
+    return etree.tostring(root, method="html", encoding="unicode"), unsettled
+
+
+def _in_tree(element: etree._Element, body: etree._Element) -> bool:
+    """Whether ``element`` is still inside ``body`` (not removed with a hidden ancestor)."""
+    return any(ancestor is body for ancestor in element.iterancestors())
 
 
 _VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
@@ -334,11 +348,11 @@ def _rebuild_attributes(attrib, pending: str | None) -> list[str]:  # noqa: ANN0
     return attrib.keys()
 
 
-def _simplify_structure(body: etree._Element) -> bool:
+def _simplify_structure(body: etree._Element) -> list[etree._Element]:
     """Steps 2 (invisible subtrees) and 3 of the pipeline, children before parents.
 
-    Returns whether an unwrap was held back because a child would not re-parse inside its
-    new parent (see :func:`_nests_directly`).
+    Returns the elements left wrapped because a child would not re-parse inside their
+    parent (see :func:`_nests_directly`).
 
     Hidden subtrees are removed when reached, after their content was processed: wasted work,
     but confined to the subtree, so the result equals removing them first.
@@ -347,7 +361,7 @@ def _simplify_structure(body: etree._Element) -> bool:
     allowed = ALLOWED_ATTRIBUTES
     kind_attributes = _KIND_ATTRIBUTES
     protecting = _PROTECTING_ATTRIBUTES
-    held_back = False
+    held_back: list[etree._Element] = []
     # Reversed pre-order visits every element after all of its descendants.
     # (element.keys() and element.get() avoid building an attribute proxy per element.)
     for index in range(len(elements) - 1, 0, -1):
@@ -377,7 +391,7 @@ def _simplify_structure(body: etree._Element) -> bool:
                 if _can_move_up(element):
                     _unwrap(element)
                     continue
-                held_back = True
+                held_back.append(element)
             count = len(element)
             if count == 0:
                 if is_blank(element.text):
@@ -387,7 +401,7 @@ def _simplify_structure(body: etree._Element) -> bool:
                 if _can_move_up(element):
                     _replace_with_only_child(element)
                     continue
-                held_back = True
+                held_back.append(element)
         elif len(element) == 0:
             if is_blank(element.text):
                 if protecting.isdisjoint(keys):
