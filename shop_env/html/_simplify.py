@@ -121,10 +121,11 @@ def simplify(raw_html: str | bytes, *, max_slug_chars: int = MAX_SLUG_CHARS) -> 
     # for libxml2 was parsed by the fallback, whose tree libxml2 may not rebuild from the
     # output; the next pass parses that output (shallower) with libxml2. Both are rare
     # (<p><span><div>; nesting past 2,048), so only those pages pay for the extra passes.
-    for _ in range(_MAX_EXTRA_PASSES if unsettled else 0):
+    for _ in range(_MAX_EXTRA_PASSES):
+        if not unsettled:
+            break
         again, unsettled = _simplify_once(out, max_slug_chars)
-        if again == out or not unsettled:
-            out = again
+        if again == out:
             break
         out = again
     return out
