@@ -173,6 +173,8 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path, co
             "generation": None if generation is None else generation.__dict__,
             "parse": args.parse,
             "token_counter": token_counter,  # how the token budget was counted (not hashed: pages only)
+            # the transformers backend stops decoding at the end of the first JSON object (None: no such rule)
+            "stop_at_json": getattr(backend, "stop_at_json", None),
             "seed": args.seed,
             "batch_size": args.batch_size,
         },

@@ -305,3 +305,15 @@ def test_a_baseline_can_count_the_budget_with_a_models_tokenizer(tiny_model_dir,
     assert run.main(base + ["--output-path", str(tmp_path / "e")]) == 0
     config = json.loads((tmp_path / "e" / "heuristic" / "results.json").read_text())["config"]
     assert config["token_counter"].startswith("estimate")
+
+
+def test_results_record_the_backends_decoding_stop_rule(tiny_model_dir, tmp_path):
+    base = ["--limit", "1", "--no-progress", "--bootstrap", "0", "--max-new-tokens", "4",
+            "--history", "latest", "--token-budget", "200"]
+    assert run.main(["--agent", "prompted", "--model", str(tiny_model_dir)] + base
+                    + ["--output-path", str(tmp_path / "p")]) == 0
+    (payload,) = [json.loads(p.read_text()) for p in (tmp_path / "p").glob("*/results.json")]
+    assert payload["backend"] == "transformers" and payload["config"]["stop_at_json"] is True
+    assert run.main(["--agent", "heuristic"] + base + ["--output-path", str(tmp_path / "h")]) == 0
+    config = json.loads((tmp_path / "h" / "heuristic" / "results.json").read_text())["config"]
+    assert config["stop_at_json"] is None  # no model, no decoding rule
