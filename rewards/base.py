@@ -247,7 +247,13 @@ class WeightedSum:
         if unknown:
             raise TypeError(f"reward {self.name!r} has no setting {unknown}; change its parts instead")
         parse_mode = check_parse_mode(overrides["parse_mode"]) if overrides else self.parse_mode
-        parts = [(get_reward(reward, parse_mode=parse_mode), w) for _, reward, w in self.parts]
+        parts = []
+        for label, reward, w in self.parts:
+            try:
+                parts.append((get_reward(reward, parse_mode=parse_mode), w))
+            except TypeError as exc:
+                raise TypeError(f"reward {self.name!r}: part {label!r} cannot take parse_mode={parse_mode!r} "
+                                f"({exc}); give it a parse_mode setting and a replace method") from exc
         return WeightedSum(parts, name=self.name)
 
     def __call__(

@@ -8,7 +8,7 @@ import pytest
 
 import rewards
 from rewards import RewardBreakdown, format_response, get_reward, register_reward, weighted_sum
-from rewards.base import _REGISTRY, ENTRY_POINT_GROUP, FunctionReward
+from rewards.base import _REGISTRY, ENTRY_POINT_GROUP, FunctionReward, WeightedSum
 from rewards.examples import RationaleLengthPenalty, search_term_bonus, shaped_shop_r1
 from shop_env.types import Action
 
@@ -47,6 +47,10 @@ def test_reward_objects_pass_through():
 
     with pytest.raises(TypeError, match="cannot apply overrides"):
         get_reward(Callable(), value=1)
+    # inside a sum, the error names the part that cannot parse another way
+    summed = WeightedSum([("binary", 1.0), (Callable(), 0.5)], name="mix")
+    with pytest.raises(TypeError, match="reward 'mix': part 'Callable' cannot take parse_mode='lenient'"):
+        summed.replace(parse_mode="lenient")
 
 
 def test_register_function_and_class(clean_registry):
