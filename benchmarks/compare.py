@@ -17,7 +17,7 @@ from typing import Any
 
 from .report import markdown_table, predicted_types_table, write_comparison_plot
 
-__all__ = ["collect", "main", "paired_table", "result_folders", "step_answers"]
+__all__ = ["collect", "configuration_note", "main", "paired_table", "result_folders", "step_answers"]
 
 
 def result_folders(dirs: Sequence[str]) -> dict[str, Path]:
@@ -123,6 +123,38 @@ def paired_table(folders: Mapping[str, Path], results: Mapping[str, Mapping[str,
     return title + "\n".join([head, "|" + "|".join(["---"] * (2 * len(CI_METRICS) + 2)) + "|", *lines]) + "\n"
 
 
+def _flatten(value: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(value, Mapping) and value:
+        return {k: v for key, sub in value.items() for k, v in _flatten(sub, f"{prefix}.{key}").items()}
+    return {prefix: json.dumps(value, sort_keys=True, default=str)}
+
+
+def configuration_note(results: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """A line saying which settings differ between the rows, when their ``config_hash`` does.
+
+    The hash covers the reward, context, system prompt and generation settings; the note names
+    the settings that differ among the rows that have generation settings and lists the rows
+    without any (baselines), so a reader sees what a table mixes.
+    """
+    if len({r.get("config_hash") for r in results.values()}) <= 1:
+        return None
+    hashed = ("reward", "context", "system_prompt_sha", "generation")
+    configs = {row: r.get("config") or {} for row, r in results.items()}
+    no_generation = [row for row, c in configs.items() if c.get("generation") is None]
+    flat = {row: {k: v for part in hashed for k, v in _flatten(c.get(part), part).items()}
+            for row, c in configs.items() if row not in no_generation}
+    keys = sorted({k for f in flat.values() for k in f})
+    differ = [k for k in keys if len({f.get(k) for f in flat.values()}) > 1]
+    parts = []
+    if differ:
+        parts.append("rows differ in " + ", ".join(differ))
+    if no_generation:
+        parts.append("no generation settings: " + ", ".join(no_generation))
+    n = len({r.get("config_hash") for r in results.values()})
+    return (f"note: {n} different reward/prompt/context/generation configurations (config_hash) in this table"
+            + (f" ({'; '.join(parts)})" if parts else ""))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m benchmarks.compare``."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__.split("\n\n")[0])
@@ -153,11 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    hashes = {r.get("config_hash") for r in results.values()}
     print(table)
-    if len(hashes) > 1:
-        print(f"note: {len(hashes)} different reward/prompt/context/generation configurations (config_hash) in this "
-              "table (a baseline has no generation settings)")
+    note = configuration_note(results)
+    if note:
+        print(note)
     if args.output:
         out = Path(args.output)
         tmp = out.with_name(out.name + ".tmp")

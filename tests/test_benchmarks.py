@@ -317,3 +317,21 @@ def test_results_record_the_backends_decoding_stop_rule(tiny_model_dir, tmp_path
     assert run.main(["--agent", "heuristic"] + base + ["--output-path", str(tmp_path / "h")]) == 0
     config = json.loads((tmp_path / "h" / "heuristic" / "results.json").read_text())["config"]
     assert config["stop_at_json"] is None  # no model, no decoding rule
+
+
+def test_the_configuration_note_names_what_differs_between_rows():
+    gen = {"temperature": 0.6, "top_p": 1.0, "max_new_tokens": 128, "seed": 0}
+    config = {"reward": {"name": "shop_r1"}, "context": {"history": "latest"}, "system_prompt_sha": "abc"}
+    rows = {
+        "sft/prompted-final": {"config_hash": "a", "config": {**config, "generation": gen}},
+        "binary/prompted-final": {"config_hash": "a", "config": {**config, "generation": gen}},
+    }
+    assert compare.configuration_note(rows) is None  # one configuration: nothing to say
+    rows["sft-seed1/prompted-final"] = {"config_hash": "b", "config": {**config, "generation": {**gen, "seed": 1}}}
+    rows["reference/heuristic"] = {"config_hash": "c", "config": {**config, "generation": None}}
+    note = compare.configuration_note(rows)
+    assert note == ("note: 3 different reward/prompt/context/generation configurations (config_hash) in this "
+                    "table (rows differ in generation.seed; no generation settings: reference/heuristic)")
+    rows["lenient/prompted-final"] = {"config_hash": "d", "config": {
+        **config, "reward": {"name": "shop_r1", "parse_mode": "lenient"}, "generation": gen}}
+    assert "rows differ in generation.seed, reward.parse_mode;" in compare.configuration_note(rows)

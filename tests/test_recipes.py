@@ -25,7 +25,7 @@ RECIPES = Path(__file__).resolve().parents[1] / "benchmarks" / "recipes"
 PARSERS = {"agents.train": train_parser, "benchmarks.run": run_parser,
            "benchmarks.compare": compare_parser, "benchmarks.training_curves": curves_parser}
 RECIPE_ENV = {"paper_table_cpu.sh": {}, "paper_table_gpu.sh": {"MODEL": "/models/qwen", "OPERA": "/data/opera"}}
-ROWS = ["zero-shot", "sft", "shop-r1", "no-dars", "sft-grpo-binary"]  # in the order the recipe evaluates them
+ROWS = ["zero-shot", "sft", "shop-r1", "no-dars", "sft-grpo-binary", "sft-seed1"]  # in the order the recipe evaluates them
 KNOBS = ("MODEL", "OPERA", "CORPUS", "RUNS", "OUT", "TRAIN", "GPUS", "PY", "SFT_ARGS", "GRPO_ARGS", "EVAL_ARGS",
          "DRY_RUN", "SFT_SESSIONS", "SFT_MAX_STEPS", "SFT_LR", "GRPO_STEPS", "GRPO_LR", "GRPO_SESSIONS",
          "EVAL_SESSIONS", "SFT_MAX_LENGTH", "VLLM_MEMORY")
@@ -96,7 +96,9 @@ def test_every_row_is_trained_and_evaluated_on_the_same_prompt(recipe, tmp_path)
     assert {e.split for e in [*evals, reference]} == {"test"} and len({e.limit for e in [*evals, reference]}) == 1
     assert {e.data for e in [*evals, reference]} == {sft[0].corpus} == {g.corpus for g in grpo}
     models = {Path(e.output_path).name: e.model for e in evals}
-    assert models["zero-shot"] == sft[0].model and models["sft"] == f"{runs}/sft/final"
+    assert models["zero-shot"] == sft[0].model and models["sft"] == models["sft-seed1"] == f"{runs}/sft/final"
+    seeds = {Path(e.output_path).name: e.seed for e in evals}
+    assert seeds.pop("sft-seed1") == 1 and set(seeds.values()) == {0}  # only the noise check samples anew
     for g in grpo:
         assert models[{"shop_r1": "shop-r1", "no_dars": "no-dars", "binary": "sft-grpo-binary"}[g.reward]] \
             == f"{g.output_dir}/final"
@@ -106,7 +108,7 @@ def test_every_row_is_trained_and_evaluated_on_the_same_prompt(recipe, tmp_path)
     assert len(contexts) == 1, contexts
     (table,) = parsed(commands, "benchmarks.compare")
     assert [Path(d).name for d in table.dirs] == ["zero-shot", "sft", "sft-grpo-binary", "shop-r1", "no-dars",
-                                                  "reference"]
+                                                  "reference", "sft-seed1"]
     # the table comes last, after the curves and run cards, so a refused comparison loses nothing else
     assert module_args(commands[-1])[0] == "benchmarks.compare"
     assert Path(table.output) == out / "table.md"
@@ -131,7 +133,7 @@ def test_the_cpu_recipe_resumes_and_skips_what_is_done(tmp_path):
     resumed = {g.reward: g.resume for g in parsed(commands, "agents.train", "grpo")}
     assert resumed == {"shop_r1": True, "no_dars": False, "binary": False}
     evaluated = [Path(e.output_path).name for e in parsed(commands, "benchmarks.run")]
-    assert evaluated == ["sft", "reference", "shop-r1", "no-dars", "sft-grpo-binary"]
+    assert evaluated == ["sft", "reference", "shop-r1", "no-dars", "sft-grpo-binary", "sft-seed1"]
     assert ["rm", "-rf", f"{out}/sft"] in commands
 
 
@@ -147,7 +149,8 @@ def test_finished_runs_and_fresh_rows_are_not_run_again(tmp_path):
         (out / row / agent / "results.json").write_text("{}")
     _, _, commands = dry_run("paper_table_cpu.sh", tmp_path)
     assert [g.reward for g in parsed(commands, "agents.train", "grpo")] == ["no_dars", "binary"]
-    assert [Path(e.output_path).name for e in parsed(commands, "benchmarks.run")] == ["no-dars", "sft-grpo-binary"]
+    assert [Path(e.output_path).name for e in parsed(commands, "benchmarks.run")] == ["no-dars", "sft-grpo-binary",
+                                                                                      "sft-seed1"]
     assert not [cmd for cmd in commands if cmd[0] == "rm"]
 
 

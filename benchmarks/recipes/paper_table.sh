@@ -45,7 +45,7 @@ row_name() {  # the table's row for a GRPO reward preset
   case "$1" in shop_r1) echo shop-r1 ;; no_dars) echo no-dars ;; binary) echo sft-grpo-binary ;; esac
 }
 
-evaluate() {  # row name, model; skipped when its results are newer than the model, else resumed from its sample log
+evaluate() {  # row name, model, extra flags; skipped when its results are newer than the model, else resumed from its sample log
   local done_file
   done_file=$(compgen -G "$OUT/$1/*/results.json" | head -n 1 || true)
   if [ -n "$done_file" ]; then
@@ -53,7 +53,8 @@ evaluate() {  # row name, model; skipped when its results are newer than the mod
     echo "[recipe] $1: results are older than $2, evaluating again"; run rm -rf "${OUT:?}/$1"
   fi
   echo "[recipe] evaluate $1"
-  run "$PY" -m benchmarks.run --agent prompted --model "$2" --data "$CORPUS" "${eval_args[@]}" --output-path "$OUT/$1"
+  run "$PY" -m benchmarks.run --agent prompted --model "$2" --data "$CORPUS" "${eval_args[@]}" "${@:3}" \
+    --output-path "$OUT/$1"
 }
 
 sft_dir="$RUNS/sft"
@@ -83,6 +84,9 @@ for reward in shop_r1 no_dars binary; do
   fi
   evaluate "$(row_name "$reward")" "$dir/final"
 done
+# the SFT model evaluated once more with another sampling seed: its difference from the SFT row
+# is what sampling at the evaluation temperature alone moves a row (the noise floor of the table)
+evaluate sft-seed1 "$sft_dir/final" --seed 1
 
 run "$PY" -m benchmarks.training_curves binary="$RUNS/grpo-binary" shop-r1="$RUNS/grpo-shop_r1" \
   no-dars="$RUNS/grpo-no_dars" --output "$OUT/grpo_curves.png" --json "$OUT/grpo_curves.json"
@@ -91,7 +95,7 @@ for run_name in sft grpo-binary grpo-shop_r1 grpo-no_dars; do
   run cp "$RUNS/$run_name/run_card.json" "$OUT/run_cards/$run_name.json"
 done
 # the table last: if its paired comparison refuses a row, everything else is already written
-ROWS=(zero-shot sft sft-grpo-binary shop-r1 no-dars reference)  # the paper's row order, then the reference
+ROWS=(zero-shot sft sft-grpo-binary shop-r1 no-dars reference sft-seed1)  # the paper's order, then the checks
 # every row against SFT on the same test steps too: is Shop-R1 above SFT beyond resampling noise?
 run "$PY" -m benchmarks.compare "${ROWS[@]/#/$OUT/}" --output "$OUT/table.md" --plot "$OUT/table.png" \
   --baseline sft/prompted-final
