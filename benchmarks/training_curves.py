@@ -90,12 +90,14 @@ def curves(history: Sequence[Mapping[str, Any]]) -> dict[str, list[tuple[int, fl
 
 
 def summarise(series: Mapping[str, Sequence[tuple[int, float]]], window: int = 10) -> dict[str, dict[str, Any]]:
-    """First and last ``window`` points' means of each curve, and the steps they cover."""
+    """First and last ``window`` points' means of each curve, the steps they cover, and the
+    mean over every point (for a share such as groups without signal: the share of all steps)."""
     summary = {}
     for name, points in series.items():
         first, last = points[:window], points[-window:]
         summary[name] = {"first_mean": sum(v for _, v in first) / len(first),
                          "last_mean": sum(v for _, v in last) / len(last),
+                         "mean": sum(v for _, v in points) / len(points),
                          "first_steps": [first[0][0], first[-1][0]], "last_steps": [last[0][0], last[-1][0]],
                          "points": len(points)}
     return summary
@@ -185,7 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         write_json_atomic(args.json, summary)
     for label, curves_of_run in summary.items():
-        parts = [f"{name} {s['first_mean']:.3g} -> {s['last_mean']:.3g}" for name, s in curves_of_run.items()]
+        parts = [f"{name} {s['first_mean']:.3g} -> {s['last_mean']:.3g} (mean {s['mean']:.3g})"
+                 for name, s in curves_of_run.items()]
         print(f"{label}: " + "; ".join(parts))
     return 0
 

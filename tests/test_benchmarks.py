@@ -258,6 +258,8 @@ def test_training_curves_read_finished_and_running_runs(tmp_path, capsys):
     assert terminate["last_mean"] == pytest.approx(sum(s / 20 for s in range(16, 21)) / 5)
     assert summary["running"]["reward"]["points"] == 10 and summary["running"]["reward"]["last_steps"] == [6, 10]
     assert summary["no-dars"]["groups without signal"]["first_mean"] == pytest.approx(3 / 5)  # steps 1, 3, 5
+    assert summary["no-dars"]["groups without signal"]["mean"] == pytest.approx(10 / 20)  # odd steps of 20
+    assert summary["no-dars"]["reward"]["mean"] == pytest.approx(10.0 * 21 / 2)
     # a run card kept on its own (as committed next to results) reads like its run folder
     card = tmp_path / "kept.json"
     card.write_bytes((finished / "run_card.json").read_bytes())

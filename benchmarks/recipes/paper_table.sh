@@ -3,7 +3,9 @@
 # the Shop-R1 reward, the no-DARS ablation and the binary reward, then every row evaluated with
 # `python -m benchmarks.run` on the same test sessions, next to the page-reading heuristic on
 # those steps (its token budget counted with MODEL's tokenizer, so it sees the same page), the
-# GRPO curves, the run cards, and last one table (each row also paired against SFT) and a plot. Run it through paper_table_cpu.sh (the miniature) or paper_table_gpu.sh
+# SFT model sampled again with another seed (how far sampling alone moves a row), the GRPO
+# curves, the run cards, and last one table (each row also paired against SFT) and a plot.
+# Run it through paper_table_cpu.sh (the miniature) or paper_table_gpu.sh
 # (Qwen2.5-3B-Instruct on OPeRA), which set the knobs below.
 #
 # Every stage checkpoints; rerun after an interruption and it resumes where it stopped

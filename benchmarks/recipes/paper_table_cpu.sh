@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The paper's Table 2 in miniature on CPU: the default model (SmolLM2-135M-Instruct) on the
 # GENERATED demo corpus, through the shared pipeline in paper_table.sh (rows: zero-shot, SFT,
-# SFT + GRPO binary, Shop-R1, no DARS, and the heuristic on the same steps as a reference).
+# SFT + GRPO binary, Shop-R1, no DARS; the heuristic on the same steps as a reference; SFT sampled
+# again with seed 1 as a noise check).
 # Resumable: rerun it after an interruption.
 #
 # Context for CPU speed: latest-page history and a 1,024-token budget everywhere (say so next to
