@@ -136,7 +136,8 @@ def configuration_note(results: Mapping[str, Mapping[str, Any]]) -> str | None:
     the settings that differ among the rows that have generation settings and lists the rows
     without any (baselines), so a reader sees what a table mixes.
     """
-    if len({r.get("config_hash") for r in results.values()}) <= 1:
+    n = len({r.get("config_hash") for r in results.values()})
+    if n <= 1:
         return None
     hashed = ("reward", "context", "system_prompt_sha", "generation")
     configs = {row: r.get("config") or {} for row, r in results.items()}
@@ -150,7 +151,6 @@ def configuration_note(results: Mapping[str, Mapping[str, Any]]) -> str | None:
         parts.append("rows differ in " + ", ".join(differ))
     if no_generation:
         parts.append("no generation settings: " + ", ".join(no_generation))
-    n = len({r.get("config_hash") for r in results.values()})
     return (f"note: {n} different reward/prompt/context/generation configurations (config_hash) in this table"
             + (f" ({'; '.join(parts)})" if parts else ""))
 

@@ -87,7 +87,7 @@ for reward in shop_r1 no_dars binary; do
   evaluate "$(row_name "$reward")" "$dir/final"
 done
 # the SFT model evaluated once more with another sampling seed: its difference from the SFT row
-# is what sampling at the evaluation temperature alone moves a row (the noise floor of the table)
+# is one draw of how far sampling at the evaluation temperature alone moves a row
 evaluate sft-seed1 "$sft_dir/final" --seed 1
 
 run "$PY" -m benchmarks.training_curves binary="$RUNS/grpo-binary" shop-r1="$RUNS/grpo-shop_r1" \
