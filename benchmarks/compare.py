@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .report import markdown_table, predicted_types_table, write_comparison_plot
+from .run import HASHED_ENV_FIELDS
 
 __all__ = ["collect", "configuration_note", "main", "paired_table", "result_folders", "step_answers"]
 
@@ -139,7 +140,7 @@ def configuration_note(results: Mapping[str, Mapping[str, Any]]) -> str | None:
     n = len({r.get("config_hash") for r in results.values()})
     if n <= 1:
         return None
-    hashed = ("reward", "context", "system_prompt_sha", "generation")
+    hashed = (*HASHED_ENV_FIELDS, "generation")
     configs = {row: r.get("config") or {} for row, r in results.items()}
     no_generation = [row for row, c in configs.items() if c.get("generation") is None]
     flat = {row: {k: v for part in hashed for k, v in _flatten(c.get(part), part).items()}

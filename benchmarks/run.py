@@ -50,8 +50,12 @@ def _versions() -> dict[str, str]:
     return out
 
 
+#: The env settings a row's ``config_hash`` covers, with its generation settings (not the data).
+HASHED_ENV_FIELDS = ("reward", "context", "system_prompt_sha")
+
+
 def config_hash(env_description: dict[str, Any], generation: dict[str, Any] | None) -> str:
-    payload = json.dumps({"env": {k: v for k, v in env_description.items() if k != "corpus"},
+    payload = json.dumps({"env": {k: env_description[k] for k in HASHED_ENV_FIELDS},
                           "generation": generation}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -178,8 +182,7 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path, co
             "seed": args.seed,
             "batch_size": args.batch_size,
         },
-        "config_hash": config_hash({k: env_desc[k] for k in ("reward", "context", "system_prompt_sha")},
-                                   None if generation is None else generation.__dict__),
+        "config_hash": config_hash(env_desc, None if generation is None else generation.__dict__),
         "versions": _versions(),
         "machine": {"platform": platform.platform(), "processor": platform.machine(),
                     "cpus": __import__("os").cpu_count(), "accelerator": accelerator()},
