@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from shop_env.types import Action, Session
+from shop_env.core.types import Action, Session
 
 __all__ = ["heuristic_action", "majority_action", "page_names"]
 

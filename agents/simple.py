@@ -14,7 +14,7 @@ from typing import Any
 
 from shop_env.context import current_page, past_actions
 from shop_env.corpus import Corpus
-from shop_env.types import Action
+from shop_env.core.types import Action
 
 from .base import Generation
 
@@ -22,7 +22,7 @@ __all__ = ["HeuristicAgent", "MajorityAgent", "OracleAgent", "RandomAgent", "ran
 
 
 def _answer(action: Action, rationale: str) -> Generation:
-    from rewards.parsing import format_response
+    from shop_env.core.protocol import format_response
 
     return Generation(text=format_response(rationale, action), latency_s=0.0)
 

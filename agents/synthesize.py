@@ -31,9 +31,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from rewards.parsing import is_unicode_text
+from shop_env.core.protocol import is_unicode_text
 from shop_env.prompt import RATIONALE_SYNTHESIS_PROMPT
-from shop_env.types import Session, Step
+from shop_env.core.types import Session, Step
 
 from .base import Backend, GenerationConfig, Messages
 

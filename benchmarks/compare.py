@@ -50,7 +50,7 @@ def step_answers(folder: Path, result: Mapping[str, Any]) -> dict[tuple[str, int
     step count, so a log that also holds other sessions is refused rather than mixed in.
     """
     from agents.rollout import complete_sessions, read_sample_log
-    from shop_env.types import Action
+    from shop_env.core.types import Action
 
     path = folder / "samples.jsonl"
     if not path.exists():

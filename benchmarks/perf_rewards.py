@@ -28,8 +28,8 @@ def make_workload(n: int, seed: int = 0, *, unique: bool = False) -> list[tuple[
     is ever served from the similarity cache (the worst case).
     """
     from rewards.analysis import sibling_name
-    from rewards.parsing import format_response
-    from shop_env.types import Action
+    from shop_env.core.protocol import format_response
+    from shop_env.core.types import Action
 
     rng = random.Random(seed)
     names = [
@@ -86,7 +86,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     """Scored responses per second for the main presets and parse modes (best of repeats)."""
     from rewards import get_reward
     from rewards.metrics import compute_metrics
-    from rewards.parsing import parse_response
+    from shop_env.core.protocol import parse_response
 
     n = 5_000 if quick else 50_000
     pairs = make_workload(n)

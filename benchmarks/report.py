@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from shop_env.types import ACTION_TYPES, Action
+from shop_env.core.types import ACTION_TYPES, Action
 
 __all__ = ["metrics_from_records", "write_json_atomic", "markdown_table", "predicted_types_table", "write_plots",
            "write_comparison_plot", "format_rate"]
@@ -30,7 +30,7 @@ def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: i
     from rewards.analysis import disagreement
     from rewards.base import best_total, get_reward
     from rewards.metrics import compute_metrics, outcome_f1
-    from shop_env.types import Step
+    from shop_env.core.types import Step
 
     preds = [Action.from_dict(r["predicted_action"]) if r["predicted_action"] else None for r in records]
     golds = [Action.from_dict(r["gold_action"]) for r in records]

@@ -200,7 +200,7 @@ def print_table(results: dict[str, dict[str, Any]], header: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from shop_env.types import ACTION_TYPES
+    from shop_env.core.types import ACTION_TYPES
 
     from .report import format_rate
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from shop_env.types import ACTION_TYPES, Action
+from shop_env.core.types import ACTION_TYPES, Action
 
 from .similarity import rouge_l_f1
 

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .prompt import SYSTEM_PROMPT
-from .types import Action, Session, Step
+from .core.types import Action, Session, Step
 
 __all__ = [
     "DEFAULT_TOKEN_BUDGET",

@@ -1,7 +1,7 @@
 """Corpora: lazy sequences of sessions, and ``load_corpus`` that resolves a source string.
 
 A corpus holds one split. It knows its session ids up front but materialises a
-:class:`~shop_env.types.Session` (with its pages) only when indexed, so memory does not
+:class:`~shop_env.core.types.Session` (with its pages) only when indexed, so memory does not
 grow with the corpus. Sources are registered by prefix (``demo``, ``opera:DIR``,
 ``jsonl:PATH``) and loaded lazily so that ``import shop_env`` stays light.
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
 from .splits import SPLITS
-from .types import Session
+from .core.types import Session
 
 __all__ = [
     "Corpus",

@@ -26,7 +26,7 @@ from typing import Any
 
 from .corpus import Corpus, load_corpus
 from .splits import SPLITS
-from .types import Action, Session
+from .core.types import Action, Session
 
 __all__ = [
     "LimitedCorpus",

@@ -21,7 +21,7 @@ import numpy as np
 from .context import DEFAULT_TOKEN_BUDGET, ContextBuilder, ContextConfig, EpisodeContext, TokenCounter
 from .corpus import Corpus, load_corpus
 from .spaces import ResponseSpace, StringSpace
-from .types import Session, Step
+from .core.types import Session, Step
 
 __all__ = ["ShopSessionEnv", "describe_env"]
 

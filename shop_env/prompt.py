@@ -1,30 +1,28 @@
 """The paper's system prompt and the chat messages every LLM agent and trainer sees.
 
-One place builds prompts: agents, SFT, GRPO and the benchmarks all call
+The action space and the answer form come from the answer protocol
+(:mod:`shop_env.core.protocol`). One place builds prompts: agents, SFT, GRPO and the benchmarks all call
 :func:`to_messages` on the env's observation, so they can never disagree.
 """
 
 from __future__ import annotations
 
+from .core.protocol import ACTION_SPACE_TEXT, ANSWER_FORMAT_TEXT
+
 __all__ = ["SYSTEM_PROMPT", "RATIONALE_SYNTHESIS_PROMPT", "to_messages"]
 
-SYSTEM_PROMPT = """\
+SYSTEM_PROMPT = f"""\
 You are a user browsing an online store to buy a product. Given the history of your \
 previous actions and the simplified HTML of the current web page, predict your next \
 action and a short rationale for it.
 
-Action space (one of):
-- {"type": "click", "name": "<name>"}: click the element whose `name` attribute is <name>.
-- {"type": "type_and_submit", "name": "<name>", "text": "<text>"}: type <text> into the \
-input whose `name` attribute is <name> and press enter.
-- {"type": "terminate"}: close the window and leave without buying.
+{ACTION_SPACE_TEXT}
 
 The context is a simplified HTML page in which every interactable element carries a \
 unique `name` attribute. The rationale is one short sentence, in the first person, \
 explaining why you take the action.
 
-Answer with a single JSON object and nothing else, in this form:
-{"rationale": "<one short sentence>", "action": {"type": "click", "name": "<name>"}}"""
+{ANSWER_FORMAT_TEXT}"""
 
 RATIONALE_SYNTHESIS_PROMPT = """\
 You are given a customer's shopping journey on a large online store: the context (what \

@@ -30,7 +30,7 @@ from typing import Any
 
 from shop_env.context import DEFAULT_TOKEN_BUDGET, ContextBuilder, ContextConfig, split_persona
 from shop_env.corpus import Corpus, load_corpus
-from shop_env.types import Action, Session, Step
+from shop_env.core.types import Action, Session, Step
 
 __all__ = [
     "IGNORE_INDEX",
@@ -65,7 +65,7 @@ def resolve_corpus(corpus: str | Corpus, split: str = "train") -> Corpus:
 
 def answer_text(step: Step) -> str:
     """The assistant's answer for a gold step: the JSON with its rationale (empty when none)."""
-    from rewards.parsing import format_response
+    from shop_env.core.protocol import format_response
 
     return format_response(step.rationale or "", step.action)
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from shop_env.types import Action, Step
+from shop_env.core.types import Action, Step
 
 __all__ = ["click_type_from_column", "completion_text", "gold_from_column", "step_context"]
 

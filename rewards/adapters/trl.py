@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from shop_env.types import ACTION_TYPES
+from shop_env.core.types import ACTION_TYPES
 
 from ..base import Reward, RewardBreakdown, answer_of, get_reward
 from ..tokens import TokenInfo

@@ -15,7 +15,7 @@ from typing import Any
 from rewards.adapters._common import click_type_from_column, gold_from_column, step_context
 from rewards.base import Reward, answer_of, get_reward
 from rewards.metrics import exact_match
-from shop_env.types import Action
+from shop_env.core.types import Action
 
 __all__ = ["DATA_SOURCE", "compute_score", "make_verl_row"]
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..corpus import Corpus
 from ..splits import SPLITS
-from ..types import Action, Session
+from ..core.types import Action, Session
 from .build import read_specs
 from .render import action_from_spec, check_session, session_from_spec
 from .shopper import GENERATOR_ID

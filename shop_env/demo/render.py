@@ -1,4 +1,4 @@
-"""Turn a compact session spec into a full :class:`~shop_env.types.Session` with rendered pages."""
+"""Turn a compact session spec into a full :class:`~shop_env.core.types.Session` with rendered pages."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from ..types import Action, Session, Step
+from ..core.types import Action, Session, Step
 from .shopper import GENERATOR_ID
 from .site import page_meta, page_url, render_page
 

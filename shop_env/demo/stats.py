@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..types import Action, Session
+from ..core.types import Action, Session
 
 __all__ = ["baseline_scores", "corpus_stats", "exact_match_fn", "main"]
 

@@ -41,7 +41,7 @@ from typing import IO, Any
 
 from ..corpus import Corpus, CorpusError
 from ..splits import SPLITS, assign_split, carve_valid
-from ..types import ACTION_TYPES, OUTCOMES, Session, gold_action_problem
+from ..core.types import ACTION_TYPES, OUTCOMES, Session, gold_action_problem
 
 __all__ = [
     "SPLIT_KEY",

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 
 from ..corpus import Corpus, CorpusError
 from ..splits import SPLITS, carve_valid
-from ..types import Action, Session, Step, gold_action_problem
+from ..core.types import Action, Session, Step, gold_action_problem
 
 __all__ = [
     "ACTION_COLUMNS",
@@ -162,7 +162,7 @@ def _row_problem(row: Mapping[str, Any]) -> tuple[str, str] | None:
     except ValueError as exc:
         return "action_type", str(exc)
     if action_type in ("click", "input"):
-        # the same rule as every gold action (shop_env.types.gold_action_problem), in OPeRA's columns
+        # the same rule as every gold action (shop_env.core.types.gold_action_problem), in OPeRA's columns
         gold_type = "click" if action_type == "click" else "type_and_submit"
         problem = gold_action_problem(gold_type, row.get("semantic_id"), row.get("input_text"))
         if problem is not None:
