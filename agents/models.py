@@ -19,13 +19,14 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from shop_env.core.atomic import replace_dir_atomically
+from shop_env.core.token_count import tokenizer_counter
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -175,25 +176,12 @@ def cache_model(name: str, *, force: bool = False) -> Path:
     final = cache_root() / name
     if is_cached(name) and not force:
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=final.parent))
-    try:
+    def fill(tmp: Path) -> None:
         _convert(name, tmp)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache is meant to be shared
         for child in tmp.iterdir():
-            os.chmod(child, 0o644)
-        if final.exists():
-            shutil.rmtree(final)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            # Another process finished first: keep its folder if it is complete.
-            if not is_cached(name):
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
+            os.chmod(child, 0o644)  # the cache is meant to be shared
+
+    return replace_dir_atomically(final, fill)
 
 
 def resolve_model(name_or_path: str | os.PathLike[str]) -> Path:
@@ -232,11 +220,7 @@ def token_counter(name_or_path: str | os.PathLike[str]) -> Callable[[str], int]:
     else:
         tokenizer = AutoTokenizer.from_pretrained(path)
 
-    def count(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    count.label = f"tokenizer of {name_or_path}"  # type: ignore[attr-defined] - names it in run fingerprints
-    return count
+    return tokenizer_counter(tokenizer, label=f"tokenizer of {name_or_path}")  # the label names it in fingerprints
 
 
 def main(argv: Sequence[str] | None = None) -> int:

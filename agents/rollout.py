@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shop_env.context import estimate_tokens
+from shop_env.core.atomic import json_text, write_text_atomic
+from shop_env.core.provenance import config_hash
+from shop_env.core.token_count import counter_label, estimate_tokens
 from shop_env.corpus import Corpus
 from shop_env.env import ShopSessionEnv
 
@@ -114,8 +116,6 @@ def run_fingerprint(agent: Any, env: ShopSessionEnv) -> str:
     A sample log is only resumed by a run with the same fingerprint, so results never mix
     records made under different settings.
     """
-    import hashlib
-
     from shop_env.env import describe_env
 
     desc = describe_env(env)
@@ -129,30 +129,19 @@ def run_fingerprint(agent: Any, env: ShopSessionEnv) -> str:
     }
     counter = env.context.count
     if counter is not estimate_tokens:  # the page budget counted another way gives other prompts
-        payload["token_counter"] = (getattr(counter, "label", None) or getattr(counter, "__qualname__", None)
-                                    or type(counter).__qualname__)
+        payload["token_counter"] = counter_label(counter)
     if getattr(getattr(agent, "backend", None), "stop_at_json", True) is False:  # decoding to the end
         payload["stop_at_json"] = False
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return config_hash(payload)
 
 
 def _json_line(record: dict[str, Any]) -> str:
-    """One log line, readable UTF-8 where possible; a record holding text with no UTF-8 form
-    (a lone surrogate in a model's response) is written with ASCII escapes instead, lossless."""
-    line = json.dumps(record, ensure_ascii=False)
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        line = json.dumps(record)
-    return line + "\n"
+    """One log line: readable UTF-8, or ASCII escapes for text with no UTF-8 form (lossless)."""
+    return json_text(record) + "\n"
 
 
 def _rewrite_atomically(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for r in records:
-            f.write(_json_line(r))
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(_json_line(r) for r in records))
 
 
 def run_rollout(

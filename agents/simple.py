@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from shop_env.context import current_page, past_actions
-from shop_env.corpus import Corpus
 from shop_env.core.types import Action
+from shop_env.corpus import Corpus
 
 from .base import Generation
 

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from shop_env.core.protocol import is_unicode_text
-from shop_env.prompt import RATIONALE_SYNTHESIS_PROMPT
 from shop_env.core.types import Session, Step
+from shop_env.prompt import RATIONALE_SYNTHESIS_PROMPT
 
 from .base import Backend, GenerationConfig, Messages
 

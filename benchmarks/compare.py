@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from shop_env.core.atomic import write_text_atomic
+
 from .report import markdown_table, predicted_types_table, write_comparison_plot
 from .run import HASHED_ENV_FIELDS
 
@@ -191,10 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if note:
         print(note)
     if args.output:
-        out = Path(args.output)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(table, encoding="utf-8")
-        tmp.replace(out)
+        write_text_atomic(args.output, table)
     if args.plot:
         written = write_comparison_plot(results, args.plot, args.title)
         print(f"plot: {written}" if written else "plot: skipped (matplotlib is not installed)")

@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--only", action="append", choices=sorted(SUITES))
     ap.add_argument("--output", default="results/perf/perf.json")
     args = ap.parse_args(argv)
-    from .report import write_json_atomic
+    from shop_env.core.atomic import write_json_atomic
 
     out: dict[str, Any] = {"quick": args.quick, "suites": {}}
     for name in args.only or list(SUITES):

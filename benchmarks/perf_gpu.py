@@ -160,7 +160,7 @@ def run(model: str | Path, quick: bool = False) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .report import write_json_atomic
+    from shop_env.core.atomic import write_json_atomic
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.perf_gpu", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, help="model folder (weights, or config.json + tokenizer only)")

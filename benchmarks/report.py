@@ -6,16 +6,16 @@ gathers records, adds reward means and throughput, and writes files atomically.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from shop_env.core.atomic import atomic_path
 from shop_env.core.types import ACTION_TYPES, Action
 
-__all__ = ["metrics_from_records", "write_json_atomic", "markdown_table", "predicted_types_table", "write_plots",
+__all__ = ["metrics_from_records", "markdown_table", "predicted_types_table", "write_plots",
            "write_comparison_plot", "format_rate"]
 
 
@@ -76,14 +76,6 @@ def _predicted_outcome(record: Mapping[str, Any]) -> str | None:
     if pred["type"] == "terminate":
         return "terminate"
     return "purchase" if pred["type"] == "click" else "other"
-
-
-def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str, allow_nan=True), encoding="utf-8")
-    os.replace(tmp, p)
 
 
 def format_rate(value: Any, ci: Sequence[float] | None = None) -> str:
@@ -236,8 +228,7 @@ def _or_nan(value: Any) -> float:
 def _save_figure(plt: Any, fig: Any, path: Path) -> str:
     """Write a figure atomically (temp file, then rename) and close it."""
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return str(path)

@@ -13,20 +13,20 @@ sample log; resumable) and PNG plots. ``DIR/summary.md`` holds the comparison ta
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
-import platform
+import dataclasses
 import sys
 import time
-from collections.abc import Sequence
-from importlib import metadata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.train.runcard import accelerator
 from shop_env.context import history_arg
+from shop_env.core.atomic import write_json_atomic, write_text_atomic
+from shop_env.core.provenance import config_hash as _hash
+from shop_env.core.provenance import machine, package_versions
 
-__all__ = ["main", "run_agent", "DEFAULT_SUITE"]
+__all__ = ["BenchmarkConfig", "DEFAULT_SUITE", "config_hash", "main", "run_agent"]
 
 DEFAULT_SUITE = [
     {"agent": "random"},
@@ -40,24 +40,53 @@ DEFAULT_SUITE = [
 ]
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("shop-r1-gym", "gymnasium", "numpy", "lxml", "torch", "transformers", "trl", "vllm", "openai"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
-
 #: The env settings a row's ``config_hash`` covers, with its generation settings (not the data).
 HASHED_ENV_FIELDS = ("reward", "context", "system_prompt_sha")
 
 
-def config_hash(env_description: dict[str, Any], generation: dict[str, Any] | None) -> str:
-    payload = json.dumps({"env": {k: env_description[k] for k in HASHED_ENV_FIELDS},
-                          "generation": generation}, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+def config_hash(env_description: Mapping[str, Any], generation: Mapping[str, Any] | None) -> str:
+    """The hash of a row's settings: the env fields of :data:`HASHED_ENV_FIELDS` and generation."""
+    return _hash({"env": {k: env_description[k] for k in HASHED_ENV_FIELDS}, "generation": generation})
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """The run-wide settings of a benchmark (the command line's options), for library calls.
+
+    An agent's spec in the suite (``{"agent": ..., "model": ..., "limit": ...}``) may set
+    ``limit``, ``token_budget`` and ``max_new_tokens`` for that agent alone.
+    """
+
+    data: str = "demo"
+    opera_config: str | None = None
+    split: str = "test"
+    limit: int | None = None
+    seed: int = 0
+    reward: str = "shop_r1"
+    history: str | int = "full"
+    token_budget: int | None = None
+    tokenizer: str | None = None
+    backend: str = "transformers"
+    base_url: str | None = None
+    temperature: float = 0.6
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+    batch_size: int = 8
+    parse: str = "strict"
+    persona: bool = False
+    output_path: str = "results/benchmark"
+    log_samples: bool = False
+    bootstrap: int = 1000
+    progress: bool = True
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> BenchmarkConfig:
+        values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+        return cls(**values, progress=not args.no_progress)
+
+    @property
+    def corpus_options(self) -> dict[str, Any]:
+        return {"config": self.opera_config} if self.opera_config else {}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,29 +97,32 @@ def build_parser() -> argparse.ArgumentParser:
                    "(repeat for a comparison; default: the default suite)")
     p.add_argument("--model", default=None, help="for prompted: short name (smollm2-135m), model folder, "
                    "GGUF file or training checkpoint; for --backend openai the served model name")
-    p.add_argument("--backend", default="transformers", choices=["transformers", "vllm", "openai"])
+    p.add_argument("--backend", default="transformers", choices=["transformers", "vllm", "openai"],
+                   help="generation backend of the prompted agent")
     p.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (backend openai)")
     p.add_argument("--data", default="demo", help="corpus source: demo, opera:DIR, jsonl:PATH")
     p.add_argument("--opera-config", default=None, help="OPeRA config: filtered (default) or full")
-    p.add_argument("--split", default="test", choices=["train", "valid", "test"])
+    p.add_argument("--split", default="test", choices=["train", "valid", "test"], help="split to evaluate on")
     p.add_argument("--limit", type=int, default=None, help="first N sessions of the split")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of sampling, the random agent and the bootstrap")
     p.add_argument("--reward", default="shop_r1", help="reward preset or registered name")
     p.add_argument("--history", type=history_arg, default="full", help="full, latest or k (pages)")
-    p.add_argument("--token-budget", type=int, default=None, help="observation token budget (default: env's)")
+    p.add_argument("--token-budget", type=int, default=None,
+                   help="observation token budget; none given: the env's 7,000")
     p.add_argument("--tokenizer", default=None, metavar="MODEL",
                    help="count the token budget with this model's tokenizer for agents that have none (the "
                         "baselines), so they see the same page as that model; default: about 3 characters a token")
-    p.add_argument("--temperature", type=float, default=0.6)
-    p.add_argument("--top-p", type=float, default=1.0)
-    p.add_argument("--max-new-tokens", type=int, default=256)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--parse", default="strict", choices=["strict", "lenient"])
+    p.add_argument("--temperature", type=float, default=0.6, help="sampling temperature (0: greedy)")
+    p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass")
+    p.add_argument("--max-new-tokens", type=int, default=256, help="answer length limit in tokens")
+    p.add_argument("--batch-size", type=int, default=8, help="steps generated together (one per session)")
+    p.add_argument("--parse", default="strict", choices=["strict", "lenient"],
+                   help="answer parsing: strict (the paper: one JSON object) or lenient")
     p.add_argument("--persona", action="store_true", help="show the shopper's persona")
     p.add_argument("--output-path", default="results/benchmark", help="results folder")
     p.add_argument("--log-samples", action="store_true", help="keep prompts in the sample log")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for CIs (0: none)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     return p
 
 
@@ -101,69 +133,79 @@ def model_label(model: str | None) -> str:
     return Path(str(model or DEFAULT_MODEL)).name
 
 
-def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path, corpus: Any, reward: Any) -> dict[str, Any]:
+def _token_counter(agent: Any, config: BenchmarkConfig) -> tuple[Any, str]:
+    """How the page budget is counted for ``agent``: its own tokenizer, ``--tokenizer``, or the estimate."""
+    backend = getattr(agent, "backend", None)
+    if backend is not None and hasattr(backend, "count_tokens"):
+        return backend.count_tokens, "the agent's tokenizer"
+    if config.tokenizer:
+        from agents.models import token_counter
+
+        return token_counter(config.tokenizer), f"tokenizer of {config.tokenizer}"
+    return None, "estimate: about 3 characters a token"
+
+
+def _build_agent(spec: Mapping[str, Any], config: BenchmarkConfig) -> tuple[Any, Any]:
+    """The agent of one suite entry and its generation settings (``None`` for the baselines)."""
+    from agents.base import GenerationConfig
+    from agents.factory import make_agent
+    from shop_env.corpus import load_corpus
+
+    name = spec["agent"]
+    generation = None
+    if name == "prompted":
+        generation = GenerationConfig(temperature=config.temperature, top_p=config.top_p, seed=config.seed,
+                                      max_new_tokens=spec.get("max_new_tokens", config.max_new_tokens))
+    train = load_corpus(config.data, split="train", **config.corpus_options) if name == "majority" else None
+    backend_options = {"base_url": config.base_url} if config.base_url else {}
+    agent = make_agent(name, model=spec.get("model"), backend=config.backend, generation=generation,
+                       seed=config.seed, train_corpus=train, backend_options=backend_options)
+    return agent, generation
+
+
+def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, corpus: Any,
+              reward: Any) -> dict[str, Any]:
     """Run one agent through the shared harness and write its result folder.
 
     ``corpus`` is the loaded split to evaluate on and ``reward`` the scorer (with the run's
     parse mode); ``main`` loads and checks both once for every agent of the suite.
     """
-    from agents.base import GenerationConfig
-    from agents.factory import make_agent
     from agents.rollout import run_rollout
-    from shop_env.corpus import load_corpus
 
-    from .report import markdown_table, metrics_from_records, write_json_atomic, write_plots
+    from .report import metrics_from_records
 
     name = spec["agent"]
     folder = spec.get("folder") or (name if name != "prompted" else f"prompted-{model_label(spec.get('model'))}")
     out = out_root / folder
-    corpus_options = {"config": args.opera_config} if args.opera_config else {}
-    generation = None
-    backend_options: dict[str, Any] = {}
-    if args.base_url:
-        backend_options["base_url"] = args.base_url
-    if name == "prompted":
-        generation = GenerationConfig(temperature=args.temperature, top_p=args.top_p,
-                                      max_new_tokens=spec.get("max_new_tokens", args.max_new_tokens), seed=args.seed)
-    train = load_corpus(args.data, split="train", **corpus_options) if name == "majority" else None
-    agent = make_agent(name, model=spec.get("model"), backend=args.backend, generation=generation, seed=args.seed,
-                       train_corpus=train, backend_options=backend_options)
-    budget = spec.get("token_budget", args.token_budget)
-    env_kwargs: dict[str, Any] = {
-        "corpus": corpus, "reward": reward, "history": args.history,
-        "persona": args.persona,
-    }
+    agent, generation = _build_agent(spec, config)
+    env_kwargs: dict[str, Any] = {"corpus": corpus, "reward": reward, "history": config.history,
+                                  "persona": config.persona}
+    budget = spec.get("token_budget", config.token_budget)
     if budget is not None:
         env_kwargs["token_budget"] = budget
-    backend = getattr(agent, "backend", None)
-    if backend is not None and hasattr(backend, "count_tokens"):
-        env_kwargs["token_counter"] = backend.count_tokens
-        token_counter = "the agent's tokenizer"
-    elif args.tokenizer:
-        from agents.models import token_counter as tokenizer_counter
-
-        env_kwargs["token_counter"] = tokenizer_counter(args.tokenizer)
-        token_counter = f"tokenizer of {args.tokenizer}"
-    else:
-        token_counter = "estimate: about 3 characters a token"
-    limit = spec.get("limit", args.limit)
+    counter, counter_name = _token_counter(agent, config)
+    if counter is not None:
+        env_kwargs["token_counter"] = counter
+    limit = spec.get("limit", config.limit)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    result = run_rollout(agent, env_kwargs, limit=limit, batch_size=args.batch_size,
-                         sample_log=out / "samples.jsonl", log_prompts=args.log_samples,
-                         progress=not args.no_progress)
-    metrics = metrics_from_records(result.records, n_bootstrap=args.bootstrap, seed=args.seed, reward=reward)
+    result = run_rollout(agent, env_kwargs, limit=limit, batch_size=config.batch_size,
+                         sample_log=out / "samples.jsonl", log_prompts=config.log_samples,
+                         progress=config.progress)
+    metrics = metrics_from_records(result.records, n_bootstrap=config.bootstrap, seed=config.seed, reward=reward)
     metrics["throughput"] = {
         "new_steps": result.new_steps,
         "steps_per_s": result.steps_per_s,
         "completion_tokens_per_s": result.tokens_per_s,
         "resumed_sessions": result.resumed_sessions,
     }
+    generation_dict = None if generation is None else generation.__dict__
+    backend = getattr(agent, "backend", None)
     env_desc = result.env_info
     payload = {
         "agent": name,
         "model": spec.get("model") if name == "prompted" else None,
-        "backend": args.backend if name == "prompted" else None,
+        "backend": config.backend if name == "prompted" else None,
         "metrics": metrics,
         "data": {**corpus.describe(), "sessions_run": len({r["session_id"] for r in result.records}),
                  "limit": limit,
@@ -174,25 +216,29 @@ def run_agent(spec: dict[str, Any], args: argparse.Namespace, out_root: Path, co
             "reward": env_desc["reward"],
             "context": env_desc["context"],
             "system_prompt_sha": env_desc["system_prompt_sha"],
-            "generation": None if generation is None else generation.__dict__,
-            "parse": args.parse,
-            "token_counter": token_counter,  # how the token budget was counted (not hashed: pages only)
+            "generation": generation_dict,
+            "parse": config.parse,
+            "token_counter": counter_name,  # how the token budget was counted (not hashed: pages only)
             # the transformers backend stops decoding at the end of the first JSON object (None: no such rule)
             "stop_at_json": getattr(backend, "stop_at_json", None),
-            "seed": args.seed,
-            "batch_size": args.batch_size,
+            "seed": config.seed,
+            "batch_size": config.batch_size,
         },
-        "config_hash": config_hash(env_desc, None if generation is None else generation.__dict__),
-        "versions": _versions(),
-        "machine": {"platform": platform.platform(), "processor": platform.machine(),
-                    "cpus": __import__("os").cpu_count(), "accelerator": accelerator()},
+        "config_hash": config_hash(env_desc, generation_dict),
+        "versions": package_versions(),
+        "machine": machine(),
         "wall_s": time.time() - started,
     }
-    write_json_atomic(out / "results.json", payload)
-    (out / "results.md.tmp").write_text(markdown_table({folder: payload}), encoding="utf-8")
-    (out / "results.md.tmp").replace(out / "results.md")
-    write_plots(metrics, out, folder)
+    _write_result_folder(out, folder, payload)
     return payload
+
+
+def _write_result_folder(out: Path, folder: str, payload: dict[str, Any]) -> None:
+    from .report import markdown_table, write_plots
+
+    write_json_atomic(out / "results.json", payload)
+    write_text_atomic(out / "results.md", markdown_table({folder: payload}))
+    write_plots(payload["metrics"], out, folder)
 
 
 def print_table(results: dict[str, dict[str, Any]], header: str) -> None:
@@ -227,6 +273,7 @@ def print_table(results: dict[str, dict[str, Any]], header: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    config = BenchmarkConfig.from_args(args)
     from agents.factory import AGENT_NAMES
 
     if args.agent:
@@ -249,8 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from shop_env.corpus import load_corpus
 
-        corpus = load_corpus(args.data, split=args.split,
-                             **({"config": args.opera_config} if args.opera_config else {}))
+        corpus = load_corpus(config.data, split=config.split, **config.corpus_options)
     except (ValueError, FileNotFoundError, KeyError) as exc:
         print(f"error: cannot load data {args.data!r} split {args.split!r}: {exc}", file=sys.stderr)
         return 2
@@ -269,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     for spec in suite:
         try:
-            res = run_agent(spec, args, out_root, corpus, reward)
+            res = run_agent(spec, config, out_root, corpus, reward)
         except (ValueError, FileNotFoundError, KeyError) as exc:
             print(f"error: agent {spec['agent']!r}: {exc}", file=sys.stderr)
             return 2
@@ -279,8 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_table(results, f"shop-r1-gym benchmark: {args.data} / {args.split}"
                 + (" (GENERATED demo data)" if corpus.generated else ""))
     summary = markdown_table(results)
-    (out_root / "summary.md.tmp").write_text(summary, encoding="utf-8")
-    (out_root / "summary.md.tmp").replace(out_root / "summary.md")
+    write_text_atomic(out_root / "summary.md", summary)
     print(f"[benchmarks.run] wrote {out_root}/<agent>/results.json and {out_root}/summary.md")
     return 0
 

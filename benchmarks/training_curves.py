@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .report import write_json_atomic
+    from shop_env.core.atomic import write_json_atomic
 
     args = build_parser().parse_args(argv)
     runs: dict[str, dict[str, list[tuple[int, float]]]] = {}

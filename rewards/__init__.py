@@ -16,6 +16,8 @@ Example::
 
 from __future__ import annotations
 
+from shop_env.core.protocol import ParsedResponse, format_response, parse_response
+
 from .base import (
     ENTRY_POINT_GROUP,
     FunctionReward,
@@ -30,7 +32,6 @@ from .base import (
     weighted_sum,
 )
 from .metrics import compute_metrics, exact_match, type_match
-from shop_env.core.protocol import ParsedResponse, format_response, parse_response
 from .self_certainty import DEFAULT_ALPHA, locate_rationale_span, self_certainty, token_stats
 from .shop_r1 import BinaryReward, CustomerR1Reward, NormalizedReward, ShopR1Reward
 from .similarity import rouge_l_f1, thresholded

@@ -14,11 +14,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from shop_env.core.protocol import format_response
 from shop_env.core.types import ACTION_TYPES, Action, Step
 
 from .base import Reward, answer_of, best_total, get_reward
 from .metrics import exact_match
-from shop_env.core.protocol import format_response
 from .similarity import tokenize
 
 __all__ = ["dars_gap", "disagreement", "sibling_disagreement", "sibling_name", "unrelated_value"]

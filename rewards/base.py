@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from shop_env.core.protocol import PARSE_MODES, ParsedResponse, parse_response
 from shop_env.core.types import Action, Step, gold_action_problem
 
-from shop_env.core.protocol import PARSE_MODES, ParsedResponse, parse_response
 from .tokens import TokenInfo
 
 __all__ = [

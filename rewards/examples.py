@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
+from shop_env.core.protocol import parse_response
 from shop_env.core.types import Action, Step
 
 from .base import RewardBreakdown, WeightedSum, register_reward, weighted_sum
-from shop_env.core.protocol import parse_response
 from .similarity import rouge_l_f1
 from .tokens import TokenInfo
 

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
+from shop_env.core.protocol import parse_response
 from shop_env.core.types import Action, Step
 
 from .base import RewardBreakdown, check_parse_mode, validate_gold
 from .metrics import exact_match
-from shop_env.core.protocol import parse_response
 from .self_certainty import DEFAULT_ALPHA, locate_rationale_span, self_certainty_from_stats
 from .similarity import rouge_l_f1, thresholded
 from .tokens import TokenInfo

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .registration import ENV_IDS, register_envs
+from .registration import ENV_IDS, register_envs  # noqa: F401 - ENV_IDS is public
 
 register_envs()
 

@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .prompt import SYSTEM_PROMPT
 from .core.types import Action, Session, Step
+from .prompt import SYSTEM_PROMPT
 
 __all__ = [
     "DEFAULT_TOKEN_BUDGET",

@@ -12,8 +12,8 @@ import importlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
-from .splits import SPLITS
 from .core.types import Session
+from .splits import SPLITS
 
 __all__ = [
     "Corpus",

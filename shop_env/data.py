@@ -24,9 +24,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from .core.types import Action, Session
 from .corpus import Corpus, load_corpus
 from .splits import SPLITS
-from .core.types import Action, Session
 
 __all__ = [
     "LimitedCorpus",

@@ -19,9 +19,9 @@ import gymnasium as gym
 import numpy as np
 
 from .context import DEFAULT_TOKEN_BUDGET, ContextBuilder, ContextConfig, EpisodeContext, TokenCounter
+from .core.types import Session, Step
 from .corpus import Corpus, load_corpus
 from .spaces import ResponseSpace, StringSpace
-from .core.types import Session, Step
 
 __all__ = ["ShopSessionEnv", "describe_env"]
 

@@ -450,7 +450,7 @@ def test_openai_backend_counts_tokens_with_a_local_tokenizer(tiny_model_dir):
     from agents.backends.openai_backend import OpenAIBackend
 
     estimate = OpenAIBackend("m", base_url="http://127.0.0.1:9/v1")
-    assert estimate.count_tokens("abcdefgh") == 2
+    assert estimate.count_tokens("abcdefgh") == 3  # the project's one estimate: about 3 characters a token
     exact = OpenAIBackend("m", base_url="http://127.0.0.1:9/v1", tokenizer=str(tiny_model_dir))
     assert exact.count_tokens("<html>red mug</html>") >= 3
 

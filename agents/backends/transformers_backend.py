@@ -12,6 +12,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from shop_env.core.token_count import tokenizer_counter
+
 from ..base import Generation, GenerationConfig, Messages, validate_batch
 
 __all__ = ["TransformersBackend", "char_offsets", "resolve_dtype"]
@@ -145,7 +147,7 @@ class TransformersBackend:
         return f"TransformersBackend(name={self.name!r}, device={self.model.device}, dtype={self.model.dtype})"
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return tokenizer_counter(self.tokenizer)(text)
 
     def prompt_texts(self, batch: Sequence[Messages]) -> list[str]:
         """The chat-templated prompt of each chat, ending with the assistant turn's header."""

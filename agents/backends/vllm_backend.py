@@ -14,6 +14,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from shop_env.core.token_count import tokenizer_counter
+
 from ..base import Generation, GenerationConfig, Messages, validate_batch
 
 __all__ = ["CPU_ENGINE_DEFAULTS", "CPU_MEMORY_FRACTION", "VLLMBackend", "sampled_logprobs"]
@@ -89,7 +91,7 @@ class VLLMBackend:
         return f"VLLMBackend(name={self.name!r}, model_path={str(self.model_path)!r})"
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        return tokenizer_counter(self._tokenizer)(text)
 
     def generate(self, batch: Sequence[Messages], config: GenerationConfig) -> list[Generation]:
         """One response per chat; request ``i`` is seeded with ``config.seed + i``."""

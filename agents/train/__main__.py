@@ -135,15 +135,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = run_grpo(config_from_args(GRPORunConfig, args))
             print(json.dumps(_summary(result), indent=2, default=str))
         elif args.command == "eval":
+            from shop_env.core.atomic import write_json_atomic
+            from shop_env.core.provenance import to_jsonable
+
             from .evaluate import evaluate_model
-            from .runcard import write_json_atomic
 
             metrics = evaluate_model(args.model, args.corpus, split=args.split, limit=args.limit,
                                      max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
                                      history=args.history, token_budget=args.token_budget, persona=args.persona,
                                      reward=args.reward, sample_log=args.sample_log)
             if args.output:
-                write_json_atomic(args.output, metrics)
+                write_json_atomic(args.output, to_jsonable(metrics))
             print(json.dumps(metrics, indent=2, default=str))
         else:
             from .data import export_verl_parquet

@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from shop_env.context import DEFAULT_TOKEN_BUDGET, ContextBuilder, ContextConfig, split_persona
-from shop_env.corpus import Corpus, load_corpus
+from shop_env.core.atomic import atomic_path
+from shop_env.core.token_count import tokenizer_counter
 from shop_env.core.types import Action, Session, Step
+from shop_env.corpus import Corpus, load_corpus
 
 __all__ = [
     "IGNORE_INDEX",
@@ -68,15 +70,6 @@ def answer_text(step: Step) -> str:
     from shop_env.core.protocol import format_response
 
     return format_response(step.rationale or "", step.action)
-
-
-def tokenizer_counter(tokenizer: Any, overhead: int = 0) -> Callable[[str], int]:
-    """A token counter for :class:`ContextBuilder` from a tokenizer, plus ``overhead`` per call."""
-
-    def count(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"]) + overhead
-
-    return count
 
 
 def _sessions(corpus: Corpus, limit: int | None) -> Iterable[Session]:
@@ -269,12 +262,12 @@ def build_sft_dataset(
     from datasets import Dataset
 
     if examples == "session":
-        system_tokens = tokenizer_counter(tokenizer, _PER_MESSAGE_OVERHEAD)(
+        system_tokens = tokenizer_counter(tokenizer, overhead=_PER_MESSAGE_OVERHEAD)(
             ContextBuilder().system_prompt)
         budget = max(64, max_length - system_tokens - 8)
         context = ContextConfig(persona=persona, token_budget=budget)
         chats = sft_chats(corpus, split=split, context=context,
-                          token_counter=tokenizer_counter(tokenizer, _PER_MESSAGE_OVERHEAD), limit=limit)
+                          token_counter=tokenizer_counter(tokenizer, overhead=_PER_MESSAGE_OVERHEAD), limit=limit)
     elif examples == "step":
         context = ContextConfig(history=history, persona=persona, token_budget=token_budget)
         chats = sft_step_chats(corpus, split=split, context=context, token_counter=tokenizer_counter(tokenizer),
@@ -394,8 +387,7 @@ def export_verl_parquet(
             raise ValueError(f"split {split!r} of {corpus!r} has no steps to export")
         table = pa.Table.from_pylist(rows)
         path = out / f"{split}.parquet"
-        tmp = out / f".{split}.parquet.tmp"
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
         written[split] = path
     return written

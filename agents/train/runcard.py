@@ -8,20 +8,17 @@ reader never sees a half-written final model or run card: either the old one or 
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import os
 import platform
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from shop_env.core.atomic import replace_dir_atomically, write_json_atomic
+from shop_env.core.provenance import accelerator, config_hash, git_commit, package_versions, to_jsonable
 
 __all__ = [
     "RUN_CARD_NAME",
@@ -43,83 +40,6 @@ FINAL_DIR_NAME = "final"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 #: The Trainer writes this file last into a checkpoint, so its presence marks a complete one.
 _TRAINER_STATE = "trainer_state.json"
-
-_PACKAGES = ("shop-r1-gym", "torch", "transformers", "trl", "accelerate", "peft", "datasets", "deepspeed", "vllm")
-
-
-def to_jsonable(value: Any) -> Any:
-    """Dataclasses, paths, tuples and sets made JSON-able, recursively."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if isinstance(value, float) and value != value:  # NaN is not JSON
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return repr(value)
-
-
-def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
-    """Write JSON to a temporary file in the same folder, fsync it, then rename it over ``path``."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(to_jsonable(data), f, indent=2, sort_keys=True, ensure_ascii=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def config_hash(config: Any) -> str:
-    """Short SHA-256 of a config's canonical JSON, so runs with equal settings are recognisable."""
-    payload = json.dumps(to_jsonable(config), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
-
-
-def package_versions() -> dict[str, str | None]:
-    """Versions of Python and of the training stack's packages (``None`` when not installed)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def accelerator() -> dict[str, object] | None:
-    """The CUDA devices this process can use (name, count, bf16), or ``None`` on CPU.
-
-    Looks only when torch is already imported, so recording it never pulls torch in.
-    """
-    torch = sys.modules.get("torch")
-    if torch is None or not torch.cuda.is_available():
-        return None
-    return {"name": torch.cuda.get_device_name(0), "count": torch.cuda.device_count(),
-            "bf16_supported": bool(torch.cuda.is_bf16_supported()), "cuda": torch.version.cuda}
-
-
-def _git_commit(repo: Path) -> str | None:
-    try:
-        result = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 def complete_checkpoints(output_dir: str | os.PathLike[str]) -> list[Path]:
@@ -147,28 +67,8 @@ def latest_checkpoint(output_dir: str | os.PathLike[str]) -> Path | None:
 
 def save_final_atomically(output_dir: str | os.PathLike[str], save: Callable[[Path], None],
                           name: str = FINAL_DIR_NAME) -> Path:
-    """Save a model into ``output_dir/name`` so the folder appears complete or not at all.
-
-    ``save(tmp_dir)`` writes into a fresh temporary sibling folder, which is then renamed
-    into place; a previous final folder is moved aside first and removed afterwards.
-    """
-    root = Path(output_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    target = root / name
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root))
-    try:
-        save(tmp)
-        old = None
-        if target.exists():
-            old = root / f".{name}.old-{os.getpid()}-{int(time.time())}"
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+    """Save a model into ``output_dir/name`` so the folder appears complete or not at all."""
+    return replace_dir_atomically(Path(output_dir) / name, save)
 
 
 def write_run_card(output_dir: str | os.PathLike[str], *, kind: str, config: Any,
@@ -182,14 +82,13 @@ def write_run_card(output_dir: str | os.PathLike[str], *, kind: str, config: Any
         metrics: training and evaluation metrics.
         extra: anything else worth keeping (corpus provenance, timings, resume point).
     """
-    repo = Path(__file__).resolve().parents[2]
     card = {
         "kind": kind,
         "created_unix": time.time(),
         "config": to_jsonable(config),
         "config_hash": config_hash(config),
         "versions": package_versions(),
-        "git_commit": _git_commit(repo),
+        "git_commit": git_commit(),
         "command": sys.argv,
         "platform": platform.platform(),
         "accelerator": accelerator(),

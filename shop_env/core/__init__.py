@@ -12,7 +12,14 @@ else in the project (a contract in ``pyproject.toml`` checked by the test suite)
 """
 
 from .atomic import write_json_atomic, write_text_atomic
-from .protocol import ANSWER_SCHEMA, PARSE_MODES, ParsedResponse, answer_schema, format_response, parse_response
+from .protocol import (
+    ANSWER_SCHEMA,
+    PARSE_MODES,
+    ParsedResponse,
+    answer_schema,
+    format_response,
+    parse_response,
+)
 from .token_count import TokenCounter, estimate_tokens, tokenizer_counter
 from .types import ACTION_TYPES, OUTCOMES, Action, Session, Step
 

@@ -53,12 +53,12 @@ def to_jsonable(value: Any) -> Any:
 
 
 def config_hash(payload: Any) -> str:
-    """Short SHA-256 of a payload's key-sorted JSON (unknown objects as ``str``).
+    """Short SHA-256 of a payload's key-sorted JSON (:func:`to_jsonable` of it).
 
-    Equal settings give equal hashes across processes and machines; callers pass plain
-    JSON data (:func:`to_jsonable` of a config dataclass).
+    Equal settings give equal hashes across processes and machines; a config dataclass
+    hashes as the mapping of its fields.
     """
-    text = json.dumps(payload, sort_keys=True, default=str)
+    text = json.dumps(to_jsonable(payload), sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -89,7 +89,8 @@ def accelerator() -> dict[str, object] | None:
 
 def machine() -> dict[str, Any]:
     """The platform, CPU count and accelerator a result was measured on."""
-    return {"platform": platform.platform(), "cpus": os.cpu_count(), "accelerator": accelerator()}
+    return {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count(),
+            "accelerator": accelerator()}
 
 
 def git_commit(repo: str | os.PathLike[str] | None = None) -> str | None:

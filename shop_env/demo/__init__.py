@@ -16,9 +16,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..core.types import Action, Session
 from ..corpus import Corpus
 from ..splits import SPLITS
-from ..core.types import Action, Session
 from .build import read_specs
 from .render import action_from_spec, check_session, session_from_spec
 from .shopper import GENERATOR_ID

@@ -37,11 +37,12 @@ import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from ..core.atomic import atomic_path, json_text
+from ..core.types import ACTION_TYPES, OUTCOMES, Session, gold_action_problem
 from ..corpus import Corpus, CorpusError
 from ..splits import SPLITS, assign_split, carve_valid
-from ..core.types import ACTION_TYPES, OUTCOMES, Session, gold_action_problem
 
 __all__ = [
     "SPLIT_KEY",
@@ -117,39 +118,17 @@ def session_from_record(record: Any, *, file: str = "<jsonl>", row: int | None =
 # --------------------------------------------------------------------------- writing
 
 
-def _open_for_write(path: Path, fd: int) -> IO[bytes]:
-    raw = os.fdopen(fd, "wb")
-    if path.name.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)  # type: ignore[return-value]
-    return raw
-
-
 def _write_records(records: Iterable[Mapping[str, Any]], path: str | Path) -> int:
-    """Write records as JSON lines atomically (temp file in the same folder + ``os.replace``)."""
+    """Write records as JSON lines atomically (gzip-compressed when ``path`` ends in ``.gz``)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     count = 0
-    try:
-        handle = _open_for_write(path, fd)
-        raw = handle.fileobj if isinstance(handle, gzip.GzipFile) else handle
-        try:
+    with atomic_path(path) as tmp:
+        opener = (lambda: gzip.GzipFile(tmp, mode="wb", mtime=0)) if path.name.endswith(".gz") else (lambda: tmp.open("wb"))
+        with opener() as handle:
             for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+                handle.write(json_text(record, separators=(",", ":")).encode("utf-8"))
                 handle.write(b"\n")
                 count += 1
-        finally:
-            handle.close()
-            if raw is not handle and raw is not None:
-                raw.close()
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the user's usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return count
 
 

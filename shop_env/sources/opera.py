@@ -37,9 +37,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..core.types import Action, Session, Step, gold_action_problem
 from ..corpus import Corpus, CorpusError
 from ..splits import SPLITS, carve_valid
-from ..core.types import Action, Session, Step, gold_action_problem
 
 __all__ = [
     "ACTION_COLUMNS",
