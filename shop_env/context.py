@@ -4,7 +4,7 @@ One builder renders both the env's observation (a single user turn holding the h
 as in the paper's RL setting) and multi-turn chats (the paper's SFT format), so agents,
 trainers and benchmarks never build prompts their own way.
 
-Budget rule (documented in the README): the observation must fit ``token_budget`` tokens.
+Budget rule (documented in docs/ENV.md): the observation must fit ``token_budget`` tokens.
 The current page always comes first; then, newest first, past (page, action) pairs are
 added while they fit and the history mode allows; steps whose pages do not fit (or fall
 outside the history window) still appear as one-line actions, newest first, while they
