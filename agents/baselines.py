@@ -1,102 +1,97 @@
-"""Rule-based next-action baselines: the majority action and a page-reading heuristic shopper.
+"""The baseline agents, which need no model: random, majority, rule-based heuristic and the oracle.
 
-Pure and light (lxml only, no torch): they give the floor any learned simulator must beat.
-The heuristic reads only the current simplified HTML and the past actions, never the goal,
-and works on any page in OPeRA's dialect (hierarchical ``name`` attributes).
+They answer through the same JSON format as LLMs, so the env's parser and reward score
+them exactly like a model, and they read only what a model may read (the observation and
+the page and past actions the observation shows, and the page's element candidates), except the oracle, which reads ``info["gold_action"]`` on
+purpose: it proves the maximum reward and that the metrics reach 1.0.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
+import random
+from collections.abc import Sequence
+from typing import Any
 
-from shop_env.core.types import Action, Session
+from shop_env.core.protocol import format_response
+from shop_env.core.types import Action
+from shop_env.corpus import Corpus
+from shop_env.predictors import heuristic_action, majority_action, page_names
 
-__all__ = ["heuristic_action", "majority_action", "page_names"]
+from .base import Generation
 
-
-def majority_action(sessions_or_corpus: Iterable[Session]) -> Action:
-    """The most frequent full action (type, name, text) over the given sessions (ties: first seen).
-
-    A corpus that offers ``session_actions()`` (the demo corpus does) is counted from it,
-    which skips rendering every page.
-
-    Raises:
-        ValueError: no sessions or no steps.
-    """
-    counts: Counter[Action] = Counter()
-    session_actions = getattr(sessions_or_corpus, "session_actions", None)
-    if callable(session_actions):
-        for actions in session_actions():
-            counts.update(actions)
-    else:
-        for session in sessions_or_corpus:
-            counts.update(step.action for step in session.steps)
-    if not counts:
-        raise ValueError("majority_action needs at least one session with steps")
-    return counts.most_common(1)[0][0]
+__all__ = [
+    "HeuristicAgent",
+    "MajorityAgent",
+    "OracleAgent",
+    "RandomAgent",
+    "heuristic_action",  # the rule functions, re-exported from shop_env.predictors for older imports
+    "majority_action",
+    "page_names",
+    "random_choices",
+]
 
 
-def page_names(html: str) -> list[tuple[str, str, str, str]]:
-    """``(name, tag, label, placeholder)`` of every element with a ``name`` attribute, in page order."""
-    from lxml import html as lxml_html
+def _answer(action: Action, rationale: str) -> Generation:
+    return Generation(text=format_response(rationale, action), latency_s=0.0)
 
-    try:
-        root = lxml_html.fromstring(html)
-    except Exception:  # lxml raises ParserError/XMLSyntaxError on empty or hostile input
-        return []
-    out = []
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
-        name = el.get("name")
-        if name:
-            label = " ".join((el.text_content() or "").split())[:80]
-            out.append((name, el.tag.lower(), label, el.get("placeholder") or ""))
+
+def random_choices(candidates: Sequence[Any]) -> list[Action]:
+    """Everything the random agent may answer on a page: each clickable element, each input
+    (typing a fixed placeholder query), and terminate; it picks one uniformly."""
+    out = [Action.click(c.name) for c in candidates if c.kind != "input"]
+    out += [Action.type_and_submit(c.name, "something") for c in candidates if c.kind == "input"]
+    out.append(Action.terminate())
     return out
 
 
-def _first(names: Sequence[str], *suffixes: str) -> str | None:
-    for suffix in suffixes:
-        for name in names:
-            if name == suffix or name.endswith("." + suffix):
-                return name
-    return None
+class RandomAgent:
+    """Uniform over :func:`random_choices` of the page (needs ``info["candidates"]``)."""
+
+    name = "random"
+
+    def __init__(self, seed: int = 0) -> None:
+        self._rng = random.Random(seed)
+
+    def act(self, observations: Sequence[str], infos: Sequence[dict]) -> list[Generation]:
+        out = []
+        for info in infos:
+            if "candidates" not in info:
+                raise KeyError("RandomAgent needs info['candidates']: create the env with with_candidates=True")
+            out.append(_answer(self._rng.choice(random_choices(info["candidates"])), "I pick something at random."))
+        return out
 
 
-def heuristic_action(html: str, history: Sequence[Action]) -> Action:
-    """A generic rule-based shopper: search, open the first new product, buy, check out.
+class MajorityAgent:
+    """Always the most frequent action of the training split."""
 
-    Rules, in order: place the order on a checkout page; proceed to checkout from a cart page
-    or the add-to-cart side bar; on a product page add it to the cart (once), otherwise leave;
-    on a results page open the first product title not opened before; on any page with a
-    search input and no results, type a query taken from the page (a suggested term, else the
-    input's value or placeholder); otherwise terminate.
+    name = "majority"
 
-    Args:
-        html: the current page's simplified HTML.
-        history: the actions taken so far in this session.
-    """
-    elements = page_names(html)
-    names = [e[0] for e in elements]
-    done = {a.name for a in history if a.type == "click" and a.name}
+    def __init__(self, train_corpus: Corpus | Sequence[Any] | None = None, action: Action | None = None) -> None:
+        if action is None:
+            from shop_env.corpus import load_corpus
 
-    order = _first(names, "place_order")
-    if order:
-        return Action.click(order)
-    side_bar_checkout = next((n for n in names if n.endswith("proceed_to_checkout")), None)
-    if side_bar_checkout:
-        return Action.click(side_bar_checkout)
-    add = _first(names, "add_to_cart.add_to_cart", "buy_now")
-    if add:
-        return Action.terminate() if add in done else Action.click(add)
-    titles = [n for n in names if n.endswith(".product_title") and n not in done]
-    is_results = any(n.startswith(("refinements", "pagination", "sort_by")) for n in names)
-    if titles and is_results:
-        return Action.click(titles[0])
-    search_input = next((e for e in elements if e[1] in ("input", "textarea") and "search" in e[0]), None)
-    if search_input is not None:
-        suggested = [label for name, _tag, label, _ph in elements if "suggest" in name or "related" in name]
-        text = suggested[0] if suggested else (search_input[3] or "best sellers")
-        return Action.type_and_submit(search_input[0], text)
-    return Action.terminate()
+            action = majority_action(train_corpus if train_corpus is not None else load_corpus("demo", split="train"))
+        self.action = action
+
+    def act(self, observations: Sequence[str], infos: Sequence[dict]) -> list[Generation]:
+        return [_answer(self.action, "I do what most shoppers do here.") for _ in observations]
+
+
+class HeuristicAgent:
+    """The rule-based shopper of :func:`shop_env.predictors.heuristic_action`, reading only the
+    page and the past actions the observation shows (``info["page"]``, ``info["past_actions"]``)."""
+
+    name = "heuristic"
+
+    def act(self, observations: Sequence[str], infos: Sequence[dict]) -> list[Generation]:
+        return [_answer(heuristic_action(info["page"], info["past_actions"]), "This is the obvious next step.")
+                for info in infos]
+
+
+class OracleAgent:
+    """Answers the gold action (upper bound of every metric and reward)."""
+
+    name = "oracle"
+
+    def act(self, observations: Sequence[str], infos: Sequence[dict]) -> list[Generation]:
+        return [_answer(info["gold_action"], "I do exactly what the shopper did.") for info in infos]

@@ -35,19 +35,19 @@ def make_agent(
         backend_options: extra backend arguments (``base_url``, ``dtype``, ...).
     """
     if name == "random":
-        from .simple import RandomAgent
+        from .baselines import RandomAgent
 
         return RandomAgent(seed=seed)
     if name == "majority":
-        from .simple import MajorityAgent
+        from .baselines import MajorityAgent
 
         return MajorityAgent(train_corpus)
     if name == "heuristic":
-        from .simple import HeuristicAgent
+        from .baselines import HeuristicAgent
 
         return HeuristicAgent()
     if name == "oracle":
-        from .simple import OracleAgent
+        from .baselines import OracleAgent
 
         return OracleAgent()
     if name == "prompted":

@@ -15,7 +15,7 @@ __all__ = ["run"]
 
 
 def _per_step_times(env, sessions: list[int]) -> dict[int, list[float]]:
-    from agents.simple import OracleAgent
+    from agents.baselines import OracleAgent
 
     agent = OracleAgent()
     by_step: dict[int, list[float]] = {}

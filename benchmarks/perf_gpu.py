@@ -67,7 +67,7 @@ def materialise_model(model_dir: str | Path, work: Path) -> tuple[Path, bool]:
 
 def _prompts(count: int) -> list[list[dict[str, str]]]:
     """The first ``count`` step prompts of the demo test split, as GRPO and evaluation build them."""
-    from agents.train.data import grpo_rows
+    from agents.train.datasets import grpo_rows
 
     rows = grpo_rows("demo", split="test", history="latest", token_budget=BUDGET, limit=count)  # >= 1 step each
     return [row["prompt"] for row in rows[:count]]
@@ -106,7 +106,7 @@ def _train_rows(kind: str, result: dict[str, Any], steps: int, wall: float) -> d
 
 
 def _sft(model: Path, out: Path, steps: int) -> tuple[dict[str, Any], Path]:
-    from agents.train._common import precision
+    from agents.train import precision
     from agents.train.sft import SFTRunConfig, run_sft
 
     config = SFTRunConfig(model=str(model), output_dir=str(out / "sft"), examples="step", history="latest",

@@ -1,7 +1,7 @@
-"""Turn sample records into the benchmark's metrics, tables and plots.
+"""The benchmark's tables and plots, from metrics that :mod:`rewards.metrics` computes.
 
-Every number comes from ``rewards.metrics`` and ``rewards.analysis``; this module only
-gathers records, adds reward means and throughput, and writes files atomically.
+This module computes nothing: it renders metrics (``metrics_from_records``, re-exported
+here for older imports) as Markdown tables and PNG plots, written atomically.
 """
 
 from __future__ import annotations
@@ -12,70 +12,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rewards.metrics import metrics_from_records  # noqa: F401 - re-exported
 from shop_env.core.atomic import atomic_path
-from shop_env.core.types import ACTION_TYPES, Action
+from shop_env.core.types import ACTION_TYPES
 
 __all__ = ["metrics_from_records", "markdown_table", "predicted_types_table", "write_plots",
            "write_comparison_plot", "format_rate"]
-
-
-def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: int = 1000, seed: int = 0,
-                         reward: Any = "shop_r1") -> dict[str, Any]:
-    """The paper's metrics plus reward means, parse failures, disagreement and outcome F1.
-
-    ``reward`` is the reward the records were scored with; the disagreement rate (a reward
-    of at least half the best for the gold action while exact match is 0) comes from
-    :func:`rewards.analysis.disagreement` under it.
-    """
-    from rewards.analysis import disagreement
-    from rewards.base import best_total, get_reward
-    from rewards.metrics import compute_metrics, outcome_f1
-    from shop_env.core.types import Step
-
-    preds = [Action.from_dict(r["predicted_action"]) if r["predicted_action"] else None for r in records]
-    golds = [Action.from_dict(r["gold_action"]) for r in records]
-    sids = [r["session_id"] for r in records]
-    m = compute_metrics(preds, golds, sids, n_bootstrap=n_bootstrap, seed=seed)
-    n = len(records)
-    components: dict[str, float] = {}
-    for r in records:
-        for k, v in r["reward"]["components"].items():
-            components[k] = components.get(k, 0.0) + float(v)
-    m["reward_mean"] = sum(float(r["reward"]["total"]) for r in records) / n
-    m["reward_components_mean"] = {k: v / n for k, v in sorted(components.items())}
-    m["parse_failure_rate"] = sum(1 for r in records if r["parse_error"]) / n
-    steps = [Step(html="", action=g, click_type=r.get("click_type")) for g, r in zip(golds, records, strict=True)]
-    scorer = get_reward(reward)
-    try:
-        best_total(scorer, golds[0], steps[0])
-    except (TypeError, AttributeError):  # a user's shaper may declare no max_total: no "high reward"
-        m["reward_exact_disagreement_rate"] = None
-    else:
-        report = disagreement([r["response"] for r in records], golds, scorer, steps=steps)
-        m["reward_exact_disagreement_rate"] = report["high_reward_not_exact_rate"]
-    last = [r for r in records if r["last_step"]]
-    if last:
-        gold_outcomes = [r.get("session_outcome") or ("purchase" if r.get("click_type") == "purchase" else "terminate")
-                         for r in last]
-        pred_outcomes = [_predicted_outcome(r) for r in last]
-        m["session_outcome"] = outcome_f1(pred_outcomes, gold_outcomes)
-    return m
-
-
-def _predicted_outcome(record: Mapping[str, Any]) -> str | None:
-    """Outcome a model predicts at a session's last step, from its answer alone.
-
-    A session's last step is where the shopper buys or leaves, so ``terminate`` reads as
-    leaving and a click as buying (whichever element; a wrong purchase counts against
-    purchase precision); typing a query predicts neither (``other``), and an unparsed answer
-    predicts nothing (``None``).
-    """
-    pred = record["predicted_action"]
-    if not pred:
-        return None
-    if pred["type"] == "terminate":
-        return "terminate"
-    return "purchase" if pred["type"] == "click" else "other"
 
 
 def format_rate(value: Any, ci: Sequence[float] | None = None) -> str:

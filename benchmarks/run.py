@@ -171,8 +171,7 @@ def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, 
     parse mode); ``main`` loads and checks both once for every agent of the suite.
     """
     from agents.rollout import run_rollout
-
-    from .report import metrics_from_records
+    from rewards.metrics import metrics_from_records
 
     name = spec["agent"]
     folder = spec.get("folder") or (name if name != "prompted" else f"prompted-{model_label(spec.get('model'))}")

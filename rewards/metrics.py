@@ -7,7 +7,7 @@ The benchmarks and the trainers' evaluations call these, so there is one definit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ __all__ = [
     "compute_metrics",
     "exact_match",
     "macro_f1_from_confusion",
+    "metrics_from_records",
     "outcome_f1",
     "paired_difference",
     "type_match",
@@ -333,3 +334,62 @@ def _summary(totals: np.ndarray, n: int) -> dict[str, Any]:
         "type_macro_f1": macro_f1_from_confusion(confusion),
         "invalid": float(sum(row[k] for row in confusion)) / n if n else 0.0,
     }
+
+
+def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: int = 1000, seed: int = 0,
+                         reward: Any = "shop_r1") -> dict[str, Any]:
+    """The paper's metrics plus reward means, parse failures, disagreement and outcome F1.
+
+    ``reward`` is the reward the records were scored with; the disagreement rate (a reward
+    of at least half the best for the gold action while exact match is 0) comes from
+    :func:`rewards.analysis.disagreement` under it.
+    """
+    from shop_env.core.types import Step
+
+    from .analysis import disagreement
+    from .base import best_total, get_reward
+
+    preds = [Action.from_dict(r["predicted_action"]) if r["predicted_action"] else None for r in records]
+    golds = [Action.from_dict(r["gold_action"]) for r in records]
+    sids = [r["session_id"] for r in records]
+    m = compute_metrics(preds, golds, sids, n_bootstrap=n_bootstrap, seed=seed)
+    n = len(records)
+    components: dict[str, float] = {}
+    for r in records:
+        for k, v in r["reward"]["components"].items():
+            components[k] = components.get(k, 0.0) + float(v)
+    m["reward_mean"] = sum(float(r["reward"]["total"]) for r in records) / n
+    m["reward_components_mean"] = {k: v / n for k, v in sorted(components.items())}
+    m["parse_failure_rate"] = sum(1 for r in records if r["parse_error"]) / n
+    steps = [Step(html="", action=g, click_type=r.get("click_type")) for g, r in zip(golds, records, strict=True)]
+    scorer = get_reward(reward)
+    try:
+        best_total(scorer, golds[0], steps[0])
+    except (TypeError, AttributeError):  # a user's shaper may declare no max_total: no "high reward"
+        m["reward_exact_disagreement_rate"] = None
+    else:
+        report = disagreement([r["response"] for r in records], golds, scorer, steps=steps)
+        m["reward_exact_disagreement_rate"] = report["high_reward_not_exact_rate"]
+    last = [r for r in records if r["last_step"]]
+    if last:
+        gold_outcomes = [r.get("session_outcome") or ("purchase" if r.get("click_type") == "purchase" else "terminate")
+                         for r in last]
+        pred_outcomes = [_predicted_outcome(r) for r in last]
+        m["session_outcome"] = outcome_f1(pred_outcomes, gold_outcomes)
+    return m
+
+
+def _predicted_outcome(record: Mapping[str, Any]) -> str | None:
+    """Outcome a model predicts at a session's last step, from its answer alone.
+
+    A session's last step is where the shopper buys or leaves, so ``terminate`` reads as
+    leaving and a click as buying (whichever element; a wrong purchase counts against
+    purchase precision); typing a query predicts neither (``other``), and an unparsed answer
+    predicts nothing (``None``).
+    """
+    pred = record["predicted_action"]
+    if not pred:
+        return None
+    if pred["type"] == "terminate":
+        return "terminate"
+    return "purchase" if pred["type"] == "click" else "other"

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .core.token_count import TokenCounter, estimate_tokens
 from .core.types import Action, Session, Step
 from .prompt import SYSTEM_PROMPT
 
@@ -33,6 +34,7 @@ __all__ = [
     "ContextConfig",
     "ContextBuilder",
     "EpisodeContext",
+    "ObservationView",
     "TokenCounter",
     "current_page",
     "cut_page",
@@ -42,16 +44,9 @@ __all__ = [
     "split_persona",
 ]
 
-TokenCounter = Callable[[str], int]
-
 #: Sized for the default model's 8k context: 8192 minus the system prompt (~300 tokens)
 #: and room for a 512-token answer, with a margin for the chat template.
 DEFAULT_TOKEN_BUDGET = 7000
-
-
-def estimate_tokens(text: str) -> int:
-    """Fast token estimate: about 3 characters per token for HTML and English (conservative)."""
-    return (len(text) + 2) // 3
 
 
 def parse_history(value: str | int) -> str | int:
@@ -201,6 +196,15 @@ class ContextBuilder:
         return self.episode(session).messages(step_index)
 
 
+@dataclass(frozen=True)
+class ObservationView:
+    """What an observation shows, as data: the current page (cut to the budget when it was)
+    and the past actions it lists, oldest first. Rule-based agents read this, never the text."""
+
+    page: str
+    past_actions: tuple[Action, ...]
+
+
 class EpisodeContext:
     """Rendered blocks of one session, each made and counted at most once."""
 
@@ -212,6 +216,7 @@ class EpisodeContext:
         self._pages: dict[int, tuple[str, int]] = {}
         self._actions: dict[int, tuple[str, int]] = {}
         self._lines: dict[int, tuple[str, int]] = {}
+        self._views: dict[int, ObservationView] = {}
         cfg = builder.config
         persona = render_persona(session.persona) if cfg.persona else ""
         self._persona = f"[My persona]\n{persona}\n" if persona else ""
@@ -264,6 +269,7 @@ class EpisodeContext:
         if budget is not None and page_cost > budget:
             header = f"[Page {t + 1}]\n"
             cut = cut_page(steps[t].html, max(16, budget - self.builder.count(header)), self.builder.count)
+            self._views[t] = ObservationView(cut, ())
             return f"{self._persona}{header}{cut}\n{footer}"
         remaining = None if budget is None else budget - page_cost
 
@@ -308,7 +314,15 @@ class EpisodeContext:
             parts.append(self._action(j)[0])
         parts.append(page_text)
         parts.append(footer)
+        shown = sorted([*lines, *pairs]) if show_block else sorted(pairs)
+        self._views[t] = ObservationView(steps[t].html, tuple(steps[j].action for j in shown))
         return "".join(parts)
+
+    def view(self, t: int) -> ObservationView:
+        """The page and past actions that :meth:`observation` shows at step ``t``, as data."""
+        if t not in self._views:
+            self.observation(t)
+        return self._views[t]
 
     def messages(self, t: int) -> list[dict[str, str]]:
         """System prompt plus the user turn for step ``t``."""

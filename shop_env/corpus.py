@@ -18,6 +18,8 @@ from .splits import SPLITS
 __all__ = [
     "Corpus",
     "CorpusError",
+    "FirstSessions",
+    "first_sessions",
     "ListCorpus",
     "load_corpus",
     "register_source",
@@ -111,6 +113,45 @@ class Corpus(Sequence[Session]):
     def __repr__(self) -> str:
         label = " (generated)" if self.generated else ""
         return f"<{type(self).__name__} {self.source} split={self.split} sessions={len(self)}{label}>"
+
+
+class FirstSessions(Corpus):
+    """A view of a corpus's first ``limit`` sessions (every command's ``--limit``), still lazy."""
+
+    def __init__(self, corpus: Corpus, limit: int | None) -> None:
+        super().__init__()
+        self._corpus = corpus
+        self._n = len(corpus) if limit is None else max(0, min(limit, len(corpus)))
+        self.source, self.split, self.generated = corpus.source, corpus.split, corpus.generated
+        self.skipped = corpus.skipped
+
+    def session_ids(self) -> list[str]:
+        return self._corpus.session_ids()[: self._n]
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _load(self, index: int) -> Session:
+        return self._corpus[index]
+
+    def step_counts(self) -> list[int]:
+        return self._corpus.step_counts()[: self._n]
+
+    def describe(self) -> dict[str, Any]:
+        info = self._corpus.describe()
+        if self._n < info["sessions"]:
+            info.update(sessions=self._n, limit=self._n)
+        return info
+
+
+def first_sessions(corpus: Corpus, limit: int | None) -> Corpus:
+    """The first ``limit`` sessions of ``corpus`` in its order (all of them when ``None``), lazily.
+
+    Every ``--limit`` of the project means this: the same sessions in every tool.
+    """
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")
+    return corpus if limit is None else FirstSessions(corpus, limit)
 
 
 class ListCorpus(Corpus):

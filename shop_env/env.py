@@ -286,6 +286,8 @@ class ShopSessionEnv(gym.Env[str, str]):
         if self._last_scored is not None:
             info["scored"] = self._last_scored
         if step is not None:
+            view = self._ctx.view(self._t)  # type: ignore[union-attr]
+            info["page"], info["past_actions"] = view.page, list(view.past_actions)
             self.action_space.set_page(step.html)
             if self.with_candidates:
                 info["candidates"] = self._candidates(step)

@@ -1,4 +1,7 @@
-"""Re-export of :mod:`shop_env.core.types` (the data model's home), for older imports."""
+"""Older name of :mod:`shop_env.core.types` (the data model's home): the same module."""
 
-from .core.types import *  # noqa: F401,F403
-from .core.types import __all__  # noqa: F401
+import sys
+
+from .core import types
+
+sys.modules[__name__] = types

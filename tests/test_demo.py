@@ -22,7 +22,7 @@ from shop_env.demo.build import generate_specs, read_specs, write_specs
 from shop_env.demo.personas import parse_opera_user_csv
 from shop_env.demo.render import session_from_spec
 from shop_env.demo.site import render_page
-from shop_env.demo.stats import baseline_scores
+from shop_env.predictors import predictability
 
 ROOT = Path(__file__).resolve().parents[1]
 WEBSHOP = ROOT / "THIRD_PARTY" / "webshop"
@@ -323,7 +323,7 @@ def test_majority_action_counts_full_actions():
 def test_baselines_on_test_split_sit_between_majority_and_oracle(specs):
     train = load_demo("train")  # majority_action counts its session_actions(): no page rendering
     test = list(load_demo("test", limit=80, cache_size=0))
-    scores = baseline_scores(train, test)
+    scores = predictability(test, train)
     assert scores["oracle"] == 1.0
-    assert scores["majority"] < scores["heuristic"] < 0.6
-    assert scores["heuristic"] > 0.15
+    assert scores["majority"] < scores["rule_based"] < 0.6
+    assert scores["rule_based"] > 0.15

@@ -493,7 +493,7 @@ def test_convert_then_stats_agree(filtered, tmp_path, capsys):
 
 
 def test_predictability_scores_each_step(monkeypatch):
-    import shop_env.data as data
+    import shop_env.predictors as predictors
 
     corpus = LimitedCorpus(load_corpus(_as_corpus(_sessions(4))), None)
 
@@ -508,7 +508,11 @@ def test_predictability_scores_each_step(monkeypatch):
     def exact(pred, gold):
         return pred == gold
 
-    monkeypatch.setattr(data, "_baselines", lambda: (majority_action, heuristic_action, exact))
+    import rewards.metrics
+
+    monkeypatch.setattr(predictors, "majority_action", majority_action)
+    monkeypatch.setattr(predictors, "heuristic_action", heuristic_action)
+    monkeypatch.setattr(rewards.metrics, "exact_match", exact)
     result = predictability(corpus, corpus)
     # 4 sessions x 3 steps; the majority is click(item_1) (tied with terminate, seen first): 4 of 12 steps
     assert result["steps"] == 12 and result["oracle"] == 1.0
@@ -517,19 +521,7 @@ def test_predictability_scores_each_step(monkeypatch):
     assert A.from_dict(result["majority_action"]) == majority_action(corpus)
 
 
-def test_predictability_reports_missing_baselines(monkeypatch):
-    import shop_env.data as data
-
-    def missing():
-        raise ImportError("No module named 'agents.baselines'")
-
-    monkeypatch.setattr(data, "_baselines", missing)
-    result = predictability(_as_corpus(_sessions(1)), _as_corpus(_sessions(1)))
-    assert "agents.baselines" in result["error"]
-
-
 def test_predictability_with_the_real_baselines():
-    pytest.importorskip("agents.baselines")
     corpus = _as_corpus(_sessions(5))
     result = predictability(corpus, corpus)
     assert result["oracle"] == 1.0 and result["steps"] == 15

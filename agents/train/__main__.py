@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 write_json_atomic(args.output, to_jsonable(metrics))
             print(json.dumps(metrics, indent=2, default=str))
         else:
-            from .data import export_verl_parquet
+            from .datasets import export_verl_parquet
 
             paths = export_verl_parquet(args.corpus, args.out, splits=[s for s in args.splits.split(",") if s],
                                         reward=args.reward, history=args.history, token_budget=args.token_budget,

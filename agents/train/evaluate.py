@@ -1,7 +1,7 @@
 """Evaluate a trained model the one way every result in this project is made.
 
 ``PromptedAgent`` over the ``transformers`` backend, driven by :func:`agents.rollout.run_rollout`
-on a split, scored by :func:`benchmarks.report.metrics_from_records` (``rewards.metrics``
+on a split, scored by :func:`rewards.metrics.metrics_from_records` (``rewards.metrics``
 underneath): the same prompts, parser, reward and metrics as the benchmarks, never a
 re-implementation.
 """
@@ -60,13 +60,13 @@ def evaluate_model(
         env_overrides: more :class:`~shop_env.ShopSessionEnv` arguments.
 
     Returns:
-        :func:`benchmarks.report.metrics_from_records`' dict plus ``sessions`` and ``split``.
+        :func:`rewards.metrics.metrics_from_records`' dict plus ``sessions`` and ``split``.
     """
     from agents.backends import get_backend
     from agents.base import GenerationConfig
     from agents.prompted import PromptedAgent
     from agents.rollout import run_rollout
-    from benchmarks.report import metrics_from_records
+    from rewards.metrics import metrics_from_records
 
     if isinstance(model, (str, os.PathLike)):
         backend = get_backend("transformers", model=str(model), max_batch_size=batch_size, with_token_info=False)

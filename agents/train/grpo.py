@@ -283,7 +283,7 @@ def build_grpo_trainer(
     from agents.models import resolve_model
 
     from ._common import checkpointing_kwargs, load_tokenizer, lora_config, precision
-    from .data import build_grpo_dataset, resolve_corpus, tokenizer_counter
+    from .datasets import build_grpo_dataset, resolve_corpus, tokenizer_counter
 
     model_path = resolve_model(config.model)
     tokenizer = load_tokenizer(model_path)
@@ -361,7 +361,7 @@ def run_grpo(
         ``{"final_dir", "run_card", "resumed_from", "metrics"}``.
     """
     from ._common import resume_point, save_final
-    from .data import resolve_corpus
+    from .datasets import resolve_corpus
     from .evaluate import evaluate_model
     from .runcard import write_run_card
 

@@ -1,8 +1,8 @@
 """Supervised fine-tuning (the paper's first stage) on TRL's ``SFTTrainer``.
 
 Whole sessions become multi-turn chats (the paper), or with ``--examples step`` one chat per step
-with the prompt evaluation uses (:func:`agents.train.data.build_sft_dataset`); the
-loss is on assistant turns only (labels built by :func:`~agents.train.data.assistant_token_mask`,
+with the prompt evaluation uses (:func:`agents.train.datasets.build_sft_dataset`); the
+loss is on assistant turns only (labels built by :func:`~agents.train.datasets.assistant_token_mask`,
 so no ``{% generation %}`` markers are needed in the chat template), full or LoRA
 fine-tuning, checkpoints every ``save_steps`` that ``resume`` continues from with the same
 data order, and at the end an atomically written ``final/`` model, an evaluation on the
@@ -109,7 +109,7 @@ def run_sft(
         resume_point,
         save_final,
     )
-    from .data import build_sft_dataset, resolve_corpus
+    from .datasets import build_sft_dataset, resolve_corpus
     from .evaluate import evaluate_model
     from .runcard import write_run_card
 
