@@ -37,6 +37,66 @@ def _cached_corpus(source: str, split: str, options: tuple[tuple[str, Any], ...]
 class ShopSessionEnv(gym.Env[str, str]):
     """Gymnasium env over a corpus of shopping sessions.
 
+    ## Description
+
+    Replays real (or the bundled generated demo) shopping sessions step by step, as in
+    Shop-R1: at each step the agent sees the page the shopper saw, as simplified HTML, with
+    the history so far, and answers with the shopper's next action and a rationale. The
+    answer is scored against what the shopper did; then the shopper's own next step follows,
+    whatever the agent answered (the human decides what comes next).
+
+    ## Action Space
+
+    A string (:class:`~shop_env.spaces.ResponseSpace`): the model's answer, one JSON object
+    ``{"rationale": str, "action": {"type": "click"|"type_and_submit"|"terminate",
+    "name": ..., "text": ...}}`` as the answer protocol (:mod:`shop_env.core.protocol`)
+    defines it. Any string is a valid action: one that does not parse scores 0 and the
+    reason goes to ``info["scored"]["parse_error"]``. An object with ``.text`` and
+    ``.token_info`` (an agent's generation) is accepted too; the reward's rationale term is
+    then paid from its logit statistics. ``action_space.sample()`` gives a valid answer on
+    the current page's elements.
+
+    ## Observation Space
+
+    A string (:class:`~shop_env.spaces.StringSpace`): the user turn, built by the shared
+    context builder: the persona (optional), past pages and actions under the history mode
+    and token budget, and the current page, ending with the request for the next action.
+    ``env.unwrapped.current_messages`` is the same turn with the system prompt, for chat models.
+
+    ## Rewards
+
+    The configured reward (default ``shop_r1``: format 0.5, then type, attribute and value
+    terms scaled by difficulty, DARS; SPEC's table) of the answer against the shopper's action.
+    Rewards are pluggable by name or object (:func:`rewards.get_reward`).
+
+    ## Starting State
+
+    ``reset()`` takes the next episode of a seeded order over the split (``order``,
+    ``shard``); ``reset(seed=s)`` restarts that order. ``options``: ``session_id`` or
+    ``session_index`` choose the session, ``start_step`` the first step.
+
+    ## Episode End
+
+    Terminated after the session's last step (``episode="session"``) or after the one step
+    (``episode="step"``). Truncated after ``max_steps`` steps when set; the registered ids
+    leave episode length to the session.
+
+    ## Info
+
+    - ``session_id``, ``num_steps``, ``episode_index``, ``epoch`` (turns 1 when the order wraps).
+    - ``step_index``, ``gold_action`` (an :class:`~shop_env.core.types.Action`) and
+      ``click_type`` of the step awaiting an answer (``None`` once the episode is over).
+    - ``page`` and ``past_actions``: what the observation shows, as data (the current page,
+      cut to the budget when it was, and the listed past actions, oldest first): what
+      rule-based agents read instead of parsing the prompt.
+    - ``scored`` (after a step): ``step_index``, ``gold_action``, ``predicted_action``
+      (``None`` when the answer did not parse), ``rationale``, ``parse_error``, ``reward``
+      (the breakdown as a dict), ``exact_match``, ``click_type``.
+    - ``candidates`` (with ``with_candidates=True``): the page's interactable elements
+      (:func:`shop_env.html.candidates`).
+
+    ## Arguments
+
     Args:
         corpus: a source string for :func:`shop_env.load_corpus` (``"demo"``,
             ``"opera:DIR"``, ``"jsonl:PATH"``) or a :class:`~shop_env.corpus.Corpus`.
