@@ -6,7 +6,6 @@ import pkgutil
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ def _lint_imports() -> str:
 
 
 def _contracts() -> dict[str, dict]:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     return {c["id"]: c for c in config["tool"]["importlinter"]["contracts"]}
 
