@@ -221,3 +221,44 @@ def element_kind(tag: str, attrib) -> str | None:  # noqa: ANN001 - any mapping 
     if tag in REGION_TAGS or role in REGION_ROLES:
         return KIND_REGION
     return None
+
+
+#: Most nodes :func:`bounded_text` reads: a label is short, and a subtree may be huge or deep.
+TEXT_SCAN_NODES = 300
+#: Most characters :func:`bounded_text` gathers.
+TEXT_SCAN_CHARS = 400
+
+
+def text_pieces(element, max_chars: int = TEXT_SCAN_CHARS, max_nodes: int = TEXT_SCAN_NODES) -> list[str]:  # noqa: ANN001 - an lxml element
+    """The text nodes inside ``element`` in document order, reading at most ``max_nodes`` elements.
+
+    Labels and headings are read from the start of a subtree; capping the read keeps naming
+    linear even when clickables or headings nest thousands deep.
+    """
+    from lxml import etree
+
+    if not len(element):
+        text = element.text
+        return [text] if text and not text.isspace() else []
+    pieces: list[str] = []
+    size = 0
+    nodes = 0
+    for event, node in etree.iterwalk(element, events=("start", "end")):
+        if event == "start":
+            nodes += 1
+            if nodes > max_nodes:
+                break
+            text = node.text if isinstance(node.tag, str) else None
+        else:
+            text = node.tail if node is not element else None
+        if text and not text.isspace():
+            pieces.append(text)
+            size += len(text)
+            if size >= max_chars:
+                break
+    return pieces
+
+
+def bounded_text(element, max_chars: int = TEXT_SCAN_CHARS, max_nodes: int = TEXT_SCAN_NODES) -> str:  # noqa: ANN001 - an lxml element
+    """:func:`text_pieces` joined by spaces."""
+    return " ".join(text_pieces(element, max_chars, max_nodes))

@@ -28,35 +28,26 @@ for the re-nesting check of step 3, which its generated store pages never reach)
 
 from __future__ import annotations
 
-from collections import Counter
 from functools import lru_cache
 
 from lxml import etree
 
-from ._parse import decode_html, parse_html_noting_fallback
+from ._locate import element_paths
+from ._naming import assign_names, is_simplified_page
+from ._parse import _XML_INVALID_RE, decode_html, parse_html_noting_fallback
 from ._rules import (
     ALLOWED_ATTRIBUTES,
     BOOLEAN_ATTRIBUTES,
-    BUTTON_INPUT_TYPES,
     CLICK_HANDLER_ATTRIBUTES,
     CLICK_TAGS,
     CONTENT_ATTRIBUTES,
     DROP_TAGS,
-    HEADING_TAGS,
-    KIND_CLICKABLE,
-    KIND_INPUT,
-    KIND_REGION,
     MAX_SLUG_CHARS,
     RAW_TEXT_TAGS,
     REGION_TAGS,
     WRAPPER_TAGS,
-    element_kind,
-    first_token,
     is_blank,
-    is_input_element,
     normalize_space,
-    slugify,
-    slugify_pieces,
 )
 
 __all__ = ["simplify"]
@@ -78,36 +69,16 @@ _KIND_ATTRIBUTES = frozenset({"role", "contenteditable", *CLICK_HANDLER_ATTRIBUT
 def simplify(raw_html: str | bytes, *, max_slug_chars: int = MAX_SLUG_CHARS) -> str:
     """Simplify a raw page and give every interactable element a unique hierarchical ``name``.
 
-    Naming rules (the part other code depends on):
-
-    - **Who gets a name.** Every clickable element (``a``, ``button``, ``option``,
-      ``summary``, clickable ``input`` types, ARIA button/link/checkbox/radio/tab/menuitem/...
-      roles, elements with ``onclick`` or a framework click handler), every input
-      (``input``, ``textarea``, ``select``, ``contenteditable``, ARIA textbox/searchbox/
-      combobox) and every landmark region (``nav``, ``form``, ``fieldset``, ``aside``,
-      ``dialog``, ``article`` and ARIA navigation/search/dialog/menu/toolbar/... roles),
-      so that names nest: ``navigation.search.search_amazon``.
-    - **Existing names are kept.** A ``name`` attribute that occurs once on the page is kept
-      verbatim (OPeRA pages come back unchanged in their names).
-    - **Shared names are split.** When several elements share a ``name`` (radio groups,
-      repeated forms) it becomes a group: each member is renamed ``group.slug`` where the
-      slug comes from the member's ``value``, else its label as below; the bare group name
-      stays reserved.
-    - **Generated names** are ``parent.slug`` where ``parent`` is the name of the nearest
-      named ancestor (none at the top level) and ``slug`` is :func:`slugify` of the first
-      non-empty of: the element's text (clickables other than ``select``), ``value`` (button
-      inputs), ``title``, ``placeholder``, ``aria-label``, ``alt`` of the element or its first
-      image, the text of its ``<label for>`` or enclosing ``<label>``, its role, its input
-      type, its tag. Regions use ``aria-label``, ``title``, their first heading
-      (``h1``-``h6``, ``legend``, ``caption``), ``id``, role, tag.
-    - **Collisions** get ``_2``, ``_3``, ... in page order: the first keeps the bare name.
-    - **Stability.** Names depend only on the simplified page, never on classes, scripts,
-      styles, comments, whitespace or attribute order, so re-rendering the same page gives
-      the same names, and ``simplify(simplify(x)) == simplify(x)``.
+    The naming rules are :mod:`shop_env.html._naming`'s (and docs/NAMING.md): names read
+    ``section[.subsection][.item].leaf`` from the page's landmarks, labels, headings and
+    repeated items, never hold a count, price, rating or date, have at most 5 segments and
+    120 characters, and a counter only where nothing else tells two elements apart. A page's
+    own ``name`` attributes are kept only on an already simplified page; ``data-shop-name``
+    sets a name on any page. ``simplify(simplify(x)) == simplify(x)``.
 
     Args:
         raw_html: The page as text or bytes (bytes: BOM, UTF-8, ``<meta charset>``, cp1252).
-        max_slug_chars: Longest slug per name segment.
+        max_slug_chars: Longest section and leaf segment.
 
     Returns:
         ``<html><head></head><body>...</body></html>`` as one line of HTML.
@@ -115,16 +86,22 @@ def simplify(raw_html: str | bytes, *, max_slug_chars: int = MAX_SLUG_CHARS) -> 
     Raises:
         HTMLInputError: ``raw_html`` is not text or bytes, or cannot be parsed at all.
     """
-    out, unsettled = _simplify_once(decode_html(raw_html), max_slug_chars)
+    return _simplify_settled(decode_html(raw_html), max_slug_chars, None)
+
+
+def _simplify_settled(text: str, max_slug_chars: int, paths: dict[str, str] | None) -> str:
+    """:func:`simplify` of decoded text; with ``paths``, fill it with name -> raw XPath."""
+    out, unsettled = _simplify_once(text, max_slug_chars, paths)
     # A wrapper kept because libxml2 would not re-nest its child in the wrapper's parent may
     # have lost that parent later in the same pass; the next pass unwraps it. A page too deep
     # for libxml2 was parsed by the fallback, whose tree libxml2 may not rebuild from the
     # output; the next pass parses that output (shallower) with libxml2. Both are rare
     # (<p><span><div>; nesting past 2,048), so only those pages pay for the extra passes.
+    # Names are settled by the first pass: later passes see a simplified page and keep them.
     for _ in range(_MAX_EXTRA_PASSES):
         if not unsettled:
             break
-        again, unsettled = _simplify_once(out, max_slug_chars)
+        again, unsettled = _simplify_once(out, max_slug_chars, None)
         if again == out:
             break
         out = again
@@ -135,26 +112,34 @@ def simplify(raw_html: str | bytes, *, max_slug_chars: int = MAX_SLUG_CHARS) -> 
 _MAX_EXTRA_PASSES = 8
 
 
-def _simplify_once(text: str, max_slug_chars: int) -> tuple[str, bool]:
+def _simplify_once(text: str, max_slug_chars: int, paths: dict[str, str] | None) -> tuple[str, bool]:
     """One pass of the pipeline; also whether another pass may change the output."""
     root, fell_back = parse_html_noting_fallback(text)
+    raw_paths = element_paths(root) if paths is not None else None
+    simplified = is_simplified_page(root, DROP_TAGS)
     root, body = _normalise_skeleton(root)
     for element in list(body.iter(*DROP_TAGS)):
         _remove_keeping_tail(element)
     for element in body.iter(*RAW_TEXT_TAGS):
         element.tag = "pre"
+    _remove_hidden(body)
+    named = assign_names(body, simplified, max_slug_chars)
+    if raw_paths is not None:
+        paths.update((name, raw_paths[element]) for name, element in named.items() if element in raw_paths)
     held_back = _simplify_structure(body)
     # held back relative to a parent that was itself unwrapped later in the pass: movable now
-    unsettled = fell_back or any(_in_tree(element, body) and _can_move_up(element) for element in held_back)
+    unsettled = fell_back or any(_can_move_up(element) for element in _still_in_tree(held_back, body))
     _finalise_text(body)
-    _assign_names(body, max_slug_chars)
     _keep_end_tags(body)
     return etree.tostring(root, method="html", encoding="unicode"), unsettled
 
 
-def _in_tree(element: etree._Element, body: etree._Element) -> bool:
-    """Whether ``element`` is still inside ``body`` (not removed with a hidden ancestor)."""
-    return any(ancestor is body for ancestor in element.iterancestors())
+def _still_in_tree(elements: list[etree._Element], body: etree._Element) -> list[etree._Element]:
+    """Those of ``elements`` still inside ``body`` (one walk, not one ancestor walk each)."""
+    if not elements:
+        return []
+    wanted = set(elements)
+    return [element for element in body.iter() if element in wanted]
 
 
 _VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
@@ -349,68 +334,127 @@ def _rebuild_attributes(attrib, pending: str | None) -> list[str]:  # noqa: ANN0
     return attrib.keys()
 
 
-def _simplify_structure(body: etree._Element) -> list[etree._Element]:
-    """Steps 2 (invisible subtrees) and 3 of the pipeline, children before parents.
+_REMOVE, _UNWRAP, _REPLACE = "remove", "unwrap", "replace"
 
-    Returns the elements left wrapped because a child would not re-parse inside their
-    parent (see :func:`_nests_directly`).
 
-    Hidden subtrees are removed when reached, after their content was processed: wasted work,
-    but confined to the subtree, so the result equals removing them first.
+def _apply_fates(parent: etree._Element, fates: dict) -> None:  # noqa: ANN001 - element -> fate
+    """Remove, unwrap or replace-by-only-child the children of ``parent`` that have a fate.
+
+    One rebuild of the child list, with text gathered in lists and joined once: removing or
+    unwrapping many siblings stays linear (appending to one growing string each time does not).
+    A removed child's tail stays after one space; unwrapped content joins without spaces.
     """
-    elements = list(body.iter(etree.Element))
+    head: list[str] = [parent.text] if parent.text else []
+    current = head
+    kept: list[tuple[etree._Element, list[str]]] = []
+    for child in list(parent):
+        fate = fates.pop(child, None)
+        tail = child.tail
+        if fate is None:
+            current = [tail] if tail else []
+            kept.append((child, current))
+        elif fate is _REMOVE:
+            if tail:
+                current.append(" " + tail)
+        elif fate is _UNWRAP:
+            if child.text:
+                current.append(child.text)
+            for grandchild in child:
+                current = [grandchild.tail] if grandchild.tail else []
+                kept.append((grandchild, current))
+            if tail:
+                current.append(tail)
+        else:  # _REPLACE: the only child takes the wrapper's place and tail
+            current = [tail] if tail else []
+            kept.append((child[0], current))
+    del parent[:]
+    parent.text = _settable("".join(head))
+    for child, pieces in kept:
+        parent.append(child)
+        child.tail = _settable("".join(pieces))
+
+
+def _settable(text: str) -> str | None:
+    """``text`` as lxml accepts it set (libxml2 parses characters it refuses to set)."""
+    return _XML_INVALID_RE.sub(" ", text) or None
+
+
+def _remove_hidden(body: etree._Element) -> None:
+    """Remove invisible subtrees (``hidden``, ``display:none``, hidden inputs), keeping tails."""
+    fates = {}
+    parents = []
+    for element in body.iter():
+        if not isinstance(element.tag, str):
+            continue
+        keys = element.keys()
+        if keys and ("hidden" in keys or "style" in keys or element.tag == "input") and _is_hidden(
+            element.tag, element.attrib
+        ):
+            parent = element.getparent()
+            if parent is not None:
+                parents.append(parent)
+                fates[element] = _REMOVE
+    seen = set()
+    for parent in parents:
+        if parent not in seen:
+            seen.add(parent)
+            _apply_fates(parent, fates)
+
+
+def _simplify_structure(body: etree._Element) -> list[etree._Element]:
+    """Step 3 of the pipeline, children before parents (hidden subtrees are already gone).
+
+    Each element's fate (removed, unwrapped, replaced by its only child) is decided when its
+    subtree is done and carried out when its parent is, in one rebuild of the parent's
+    children. Returns the elements left wrapped because a child would not re-parse inside
+    their parent (see :func:`_nests_directly`).
+    """
     allowed = ALLOWED_ATTRIBUTES
-    kind_attributes = _KIND_ATTRIBUTES
     protecting = _PROTECTING_ATTRIBUTES
     held_back: list[etree._Element] = []
-    # Reversed pre-order visits every element after all of its descendants.
-    # (element.keys() and element.get() avoid building an attribute proxy per element.)
-    for index in range(len(elements) - 1, 0, -1):
-        element = elements[index]
+    fates: dict[etree._Element, str] = {}
+    pending_parents: set[etree._Element] = set()
+    for _, element in etree.iterwalk(body, events=("end",)):
+        if element in pending_parents:
+            pending_parents.discard(element)
+            _apply_fates(element, fates)
+        if element is body:
+            break
         tag = element.tag
         keys = element.keys()
         if keys:
-            if ("hidden" in keys or "style" in keys or tag == "input") and _is_hidden(tag, element.attrib):
-                _remove_keeping_tail(element)
-                continue
-            if tag in _KIND_TAGS or not kind_attributes.isdisjoint(keys):
-                kind = element_kind(tag, element.attrib)
-                if kind is not None and "name" in keys and element.get("name").strip():
-                    kind = None  # an existing name is kept
-            else:
-                kind = None
-            if kind is None and allowed.isdisjoint(keys):
+            if allowed.isdisjoint(keys):
                 element.attrib.clear()
                 keys = None
             else:
-                keys = _rebuild_attributes(element.attrib, kind)
-        elif tag in _KIND_TAGS:
-            element.set("name", _PENDING + element_kind(tag, {}))
-            keys = ("name",)
+                keys = _rebuild_attributes(element.attrib, None)
+        fate = None
         if not keys:
             if tag == "span":
                 if _can_move_up(element):
-                    _unwrap(element)
-                    continue
-                held_back.append(element)
-            count = len(element)
-            if count == 0:
-                if is_blank(element.text):
-                    _remove_keeping_tail(element)
-                    continue
-            elif count == 1 and tag in WRAPPER_TAGS and is_blank(element.text) and is_blank(element[0].tail):
-                if _can_move_up(element):
-                    _replace_with_only_child(element)
-                    continue
-                held_back.append(element)
-        elif len(element) == 0:
-            if is_blank(element.text):
-                if protecting.isdisjoint(keys):
-                    _remove_keeping_tail(element)
+                    fate = _UNWRAP
                 else:
-                    element.text = None
+                    held_back.append(element)
+            if fate is None:
+                count = len(element)
+                if count == 0:
+                    if is_blank(element.text):
+                        fate = _REMOVE
+                elif count == 1 and tag in WRAPPER_TAGS and is_blank(element.text) and is_blank(element[0].tail):
+                    if _can_move_up(element):
+                        fate = _REPLACE
+                    else:
+                        held_back.append(element)
+        elif len(element) == 0 and is_blank(element.text):
+            if protecting.isdisjoint(keys):
+                fate = _REMOVE
+            else:
+                element.text = None
                 continue
-        if element.text is not None or len(element):
+        if fate is not None:
+            fates[element] = fate
+            pending_parents.add(element.getparent())
+        elif element.text is not None or len(element):
             _finalise_text(element)
     return held_back
 
@@ -439,133 +483,3 @@ def _finalise_text(element: etree._Element) -> None:
         last = element[-1]
         if last.tail is not None:
             last.tail = last.tail.rstrip(" ") or None
-
-
-def _first_alt(element: etree._Element) -> str | None:
-    alt = element.get("alt")
-    if alt:
-        return alt
-    for image in element.iter("img"):
-        alt = image.get("alt")
-        if alt:
-            return alt
-    return None
-
-
-class _NameAllocator:
-    """Hands out unique names: the first request for a base gets it bare, later ones ``_2``, ``_3``."""
-
-    def __init__(self, reserved: set[str]) -> None:
-        self._used = set(reserved)
-        self._next_suffix: dict[str, int] = {}
-
-    def allocate(self, base: str) -> str:
-        if base not in self._used:
-            self._used.add(base)
-            return base
-        suffix = self._next_suffix.get(base, 2)
-        while f"{base}_{suffix}" in self._used:
-            suffix += 1
-        self._next_suffix[base] = suffix + 1
-        name = f"{base}_{suffix}"
-        self._used.add(name)
-        return name
-
-
-class _Namer:
-    def __init__(self, body: etree._Element, max_chars: int) -> None:
-        self.max_chars = max_chars
-        self.label_for: dict[str, etree._Element] = {}
-        for label in body.iter("label"):
-            target = label.get("for")
-            if target and target not in self.label_for:
-                self.label_for[target] = label
-
-    def _slug(self, text: str | None) -> str:
-        return slugify(text, self.max_chars)
-
-    def _text_slug(self, element: etree._Element) -> str:
-        if not len(element):
-            return slugify(element.text, self.max_chars)
-        return slugify_pieces(element.itertext(), self.max_chars)
-
-    def region_slug(self, element: etree._Element) -> str:
-        slug = self._slug(element.get("aria-label")) or self._slug(element.get("title"))
-        if slug:
-            return slug
-        for heading in element.iter(*HEADING_TAGS):
-            if heading is element:
-                continue
-            slug = self._text_slug(heading)
-            if slug:
-                return slug
-        return (
-            self._slug(element.get("id"))
-            or self._slug(first_token(element.get("role")))
-            or self._slug(element.tag)
-        )
-
-    def element_slug(self, element: etree._Element, kind: str) -> str:
-        tag = element.tag
-        if kind == KIND_CLICKABLE and tag != "select":
-            slug = self._text_slug(element)
-            if slug:
-                return slug
-        input_type = (element.get("type") or "").lower() if tag == "input" else ""
-        if input_type in BUTTON_INPUT_TYPES:
-            slug = self._slug(element.get("value"))
-            if slug:
-                return slug
-        for attribute in ("title", "placeholder", "aria-label"):
-            slug = self._slug(element.get(attribute))
-            if slug:
-                return slug
-        slug = self._slug(_first_alt(element))
-        if slug:
-            return slug
-        element_id = element.get("id")
-        if element_id and element_id in self.label_for:
-            slug = self._text_slug(self.label_for[element_id])
-            if slug:
-                return slug
-        for label in element.iterancestors("label"):
-            slug = self._text_slug(label)
-            if slug:
-                return slug
-            break
-        return self._slug(first_token(element.get("role"))) or self._slug(input_type) or self._slug(tag)
-
-    def group_member_slug(self, element: etree._Element, kind: str) -> str:
-        return self._slug(element.get("value")) or self.element_slug(element, kind)
-
-
-def _nearest_named_ancestor(element: etree._Element) -> str | None:
-    for ancestor in element.iterancestors():
-        name = ancestor.get("name")
-        if name is not None:
-            return name
-        if ancestor.tag == "body":
-            return None
-    return None
-
-
-def _assign_names(body: etree._Element, max_chars: int) -> None:
-    """Step 4: turn pending markers into names and split shared names, in page order."""
-    named = _NAMED_XPATH(body)  # document order: every ancestor is named before its descendants
-    existing = Counter()
-    for element in named:
-        name = element.get("name")
-        if not name.startswith(_PENDING):
-            existing[name] += 1
-    allocator = _NameAllocator(set(existing))
-    namer = _Namer(body, max_chars)
-    for element in named:
-        name = element.get("name")
-        if name.startswith(_PENDING):
-            kind = name[len(_PENDING) :]
-            slug = namer.region_slug(element) if kind == KIND_REGION else namer.element_slug(element, kind)
-            parent = _nearest_named_ancestor(element)
-            element.set("name", allocator.allocate(f"{parent}.{slug}" if parent else slug))
-        elif existing[name] > 1:
-            kind = KIND_INPUT if is_input_element(element.tag, element.attrib) else KIND_CLICKABLE
-            element.set("name", allocator.allocate(f"{name}.{namer.group_member_slug(element, kind)}"))

@@ -1,0 +1,491 @@
+"""Element names: ``section[.subsection][.item].leaf``, decided on the raw page (docs/NAMING.md).
+
+Names are assigned before the page is simplified, while ids, classes and data attributes
+still say what a container is; the simplifier then drops those attributes and keeps the name.
+
+- **Who is named.** Every interactable element (see :func:`element_kind`: clickables and
+  inputs), and every element carrying :data:`NAME_ATTRIBUTE`.
+- **Set by the page.** ``data-shop-name="x.y"`` names an element ``x.y`` verbatim (any
+  element) and is the prefix of the names generated inside it.
+- **A page's own ``name`` attributes** are form-field names, not names of this scheme: on a
+  raw page they are dropped. On a page that is already simplified (no attribute outside
+  :data:`ALLOWED_ATTRIBUTES`, nothing to drop: OPeRA pages, the demo corpus, simplify's own
+  output) they are kept verbatim, and shared ones split into ``group.value``.
+- **Sections** come from landmarks, labels, form purposes and section words
+  (:mod:`._sections`); inside the innermost one, the last ``h2``-``h6`` heading before an
+  element (the page's outline) is a subsection. A name holds the outermost section and the
+  innermost section or heading.
+- **Items** (:mod:`._items`) add their title; the leaf is a role word inside product items
+  (``product_title``, ``product_image``, ``add_to_cart``, ``price``, ``rating``), else the
+  element's own label (text, value, title, placeholder, aria-label, image alt, ``<label>``),
+  where a measure gives its words without numbers or a role word (:mod:`._measures`).
+- **Unique.** Names that collide first take the element's full section path; only where that
+  does not tell them apart, a counter ``_2``, ``_3`` in page order.
+- **Bounded.** At most :data:`MAX_NAME_SEGMENTS` segments and :data:`MAX_NAME_CHARS`
+  characters; work linear in the page (a stack walk, bounded text reads).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from ._items import Item, find_item, item_children
+from ._measures import CURRENCY_WORDS, label_slug, label_text, words_of
+from ._parse import _XML_INVALID_RE
+from ._rules import (
+    ALLOWED_ATTRIBUTES,
+    BUTTON_INPUT_TYPES,
+    KIND_CLICKABLE,
+    KIND_INPUT,
+    KIND_REGION,
+    element_kind,
+    first_token,
+    is_input_element,
+    normalize_space,
+    slugify,
+)
+from ._sections import heading_level, section_slug
+
+__all__ = [
+    "ITEM_SLUG_CHARS",
+    "MAX_NAME_CHARS",
+    "MAX_NAME_SEGMENTS",
+    "NAME_ATTRIBUTE",
+    "assign_names",
+    "bound_name",
+    "is_simplified_page",
+]
+
+#: The attribute by which a page sets an element's name itself.
+NAME_ATTRIBUTE = "data-shop-name"
+#: Most segments in a name.
+MAX_NAME_SEGMENTS = 5
+#: Most characters in a name.
+MAX_NAME_CHARS = 120
+#: Longest item segment (an item's title).
+ITEM_SLUG_CHARS = 48
+_HAS_DIGIT_RE = re.compile(r"\d")
+# Words of a label or an item read to tell namesakes apart.
+_DISTINGUISH_WORDS = 24
+# Room kept for a collision counter ("_123456") inside MAX_NAME_CHARS.
+_COUNTER_ROOM = 7
+_ADD_TO_CART_RE = re.compile(
+    r"add(ing)? to (cart|basket|bag|trolley)|in den (warenkorb|einkaufswagen)|ajouter au panier|"
+    r"añadir al carrito|agregar al carrito|adicionar (ao|à) (carrinho|sacola)|aggiungi al carrello|"
+    r"adaug[aă] [iî]n co[sș]|do koszyka|in winkelwagen|comprar agora|buy now|jetzt kaufen",
+    re.IGNORECASE,
+)
+_BUY_NOW_RE = re.compile(r"buy now|jetzt kaufen|comprar agora|comprar ahora|acheter maintenant", re.IGNORECASE)
+_DROPPED_TAGS = frozenset({"html", "head", "body"})
+
+
+def bound_name(segments: list[str], max_chars: int = MAX_NAME_CHARS) -> str:
+    """Join segments into a name of at most :data:`MAX_NAME_SEGMENTS` and ``max_chars``.
+
+    Too many segments: the first and the last ones are kept (where and what). Too long:
+    the longest segment is cut at a word boundary until it fits.
+    """
+    segments = [segment for segment in segments if segment]
+    if len(segments) > MAX_NAME_SEGMENTS:
+        segments = segments[:1] + segments[-(MAX_NAME_SEGMENTS - 1) :]
+    while segments and sum(map(len, segments)) + len(segments) - 1 > max_chars:
+        longest = max(range(len(segments)), key=lambda i: len(segments[i]))
+        excess = sum(map(len, segments)) + len(segments) - 1 - max_chars
+        keep = len(segments[longest]) - excess
+        cut = segments[longest][: max(keep, 0)].rstrip("_")
+        if "_" in cut and keep < len(segments[longest]) and segments[longest][keep : keep + 1] != "_":
+            cut = cut.rsplit("_", 1)[0]
+        if not cut:
+            segments.pop(longest)
+        else:
+            segments[longest] = cut
+    return ".".join(segments)
+
+
+def is_simplified_page(root: etree._Element, drop_tags: frozenset[str]) -> bool:
+    """Whether a parsed page is already in simplified form (its ``name`` attributes are names).
+
+    Simplified: nothing in ``<head>``, no tag that simplification drops, and no attribute
+    outside :data:`ALLOWED_ATTRIBUTES` anywhere. Real store pages never are (they carry
+    ``class``, ``href``, ``src``, scripts); OPeRA pages, the demo corpus and simplify's own
+    output always are.
+    """
+    allowed = ALLOWED_ATTRIBUTES
+    for element in root.iter():
+        tag = element.tag
+        if not isinstance(tag, str):
+            continue
+        if tag in drop_tags or tag == "title":
+            return False
+        keys = element.keys()
+        if keys and not allowed.issuperset(keys):
+            return False
+    return True
+
+
+@dataclass(slots=True)
+class _Frame:
+    """What an open element adds to the context of the elements inside it."""
+
+    element: etree._Element
+    section: str = ""  # a section segment
+    fixed: str = ""  # a name set by the page: the prefix of everything inside
+    item: Item | None = None
+    item_slug: str = ""
+    blocks_headings: bool = False  # a clickable or an item: headings inside are labels, not sections
+    heading: str = ""  # the last heading seen directly in this section
+    item_roots: set = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One element to name: its segments with the short and the long section path, and
+    the words that may tell it apart from namesakes (its own label's, its item's)."""
+
+    element: etree._Element
+    short: list[str]
+    long: list[str]
+    label_words: list[str] = field(default_factory=list)
+    item_words: list[str] = field(default_factory=list)
+    leaf_from_label: bool = False
+
+
+class _Labeller:
+    """Leaf segments of interactable elements: their own label, measure-aware."""
+
+    def __init__(self, body: etree._Element, max_chars: int) -> None:
+        self.max_chars = max_chars
+        self.label_for: dict[str, etree._Element] = {}
+        for label in body.iter("label"):
+            target = label.get("for")
+            if target and target not in self.label_for:
+                self.label_for[target] = label
+
+    def slug(self, text: str | None) -> str:
+        return label_slug(normalize_space(text) if text else text, self.max_chars)
+
+    def own_text(self, element: etree._Element) -> str:
+        return label_text(element)
+
+    def leaf(self, element: etree._Element, kind: str) -> str:
+        tag = element.tag
+        if kind == KIND_CLICKABLE and tag != "select":
+            slug = self.slug(self.own_text(element))
+            if slug:
+                return slug
+        input_type = (element.get("type") or "").lower() if tag == "input" else ""
+        if input_type in BUTTON_INPUT_TYPES:
+            slug = self.slug(element.get("value"))
+            if slug:
+                return slug
+        for attribute in ("title", "placeholder", "aria-label"):
+            slug = self.slug(element.get(attribute))
+            if slug:
+                return slug
+        slug = self.slug(_first_alt(element))
+        if slug:
+            return slug
+        element_id = element.get("id")
+        if element_id and element_id in self.label_for:
+            slug = self.slug(label_text(self.label_for[element_id]))
+            if slug:
+                return slug
+        for label in element.iterancestors("label"):
+            slug = self.slug(label_text(label))
+            if slug:
+                return slug
+            break
+        if input_type == "search" or first_token(element.get("role")) == "searchbox":
+            return "search_input"
+        slug = self.nearby_text_slug(element)
+        if slug:
+            return slug
+        return slugify(first_token(element.get("role"))) or slugify(input_type) or slugify(tag)
+
+    def nearby_text_slug(self, element: etree._Element) -> str:
+        """An unlabelled control's label from the text next to it (``<input type=submit>``
+        beside its ``<span>Label</span>``), looking at most two ancestors up."""
+        ancestor = element
+        for _ in range(2):
+            ancestor = ancestor.getparent()
+            if ancestor is None or ancestor.tag in _DROPPED_TAGS:
+                return ""
+            text = label_text(ancestor, max_chars=120, max_nodes=12)
+            if text.strip():
+                return self.slug(text)
+        return ""
+
+    def item_leaf(self, element: etree._Element, kind: str, item: Item) -> str:
+        """The leaf inside a product item: a role word where the element has one."""
+        text = self.own_text(element) if kind == KIND_CLICKABLE else ""
+        label = text or element.get("value") or element.get("aria-label") or element.get("title") or ""
+        if label and _ADD_TO_CART_RE.search(label):
+            return "buy_now" if _BUY_NOW_RE.search(label) else "add_to_cart"
+        if item.title_element is not None and (
+            element is item.title_element or any(a is item.title_element for a in element.iterancestors())
+        ):
+            return "product_title"
+        if not text.strip() and _first_alt(element) is not None and kind == KIND_CLICKABLE:
+            return "product_image"
+        return self.leaf(element, kind)
+
+
+def _first_alt(element: etree._Element) -> str | None:
+    alt = element.get("alt")
+    if alt:
+        return alt
+    for index, image in enumerate(element.iter("img")):
+        alt = image.get("alt")
+        if alt:
+            return alt
+        if index > 4:
+            break
+    return None
+
+
+def _kind(element: etree._Element) -> str | None:
+    kind = element_kind(element.tag, element.attrib)
+    return None if kind == KIND_REGION else kind
+
+
+def assign_names(body: etree._Element, simplified: bool, max_chars: int) -> dict[str, etree._Element]:
+    """Name the elements of ``body`` in place; ``name`` leads each named element's attributes.
+
+    Args:
+        body: The page's body, after hidden and dropped subtrees are gone.
+        simplified: Whether the page is already simplified (keep its ``name`` attributes).
+        max_chars: Longest leaf and section segment.
+
+    Returns:
+        Name -> element, in page order.
+    """
+    kinds: dict[etree._Element, str] = {}
+    fixed: dict[etree._Element, str] = {}
+    kept = Counter()
+    for element in body.iter():
+        if not isinstance(element.tag, str) or element.tag in _DROPPED_TAGS:
+            continue
+        own = element.get(NAME_ATTRIBUTE)
+        if own is not None and normalize_space(own).strip():
+            fixed[element] = bound_name(normalize_space(own).strip().split("."))
+        elif simplified and (element.get("name") or "").strip():
+            fixed[element] = element.get("name")
+            kept[element.get("name")] += 1
+        kind = _kind(element)
+        if kind is not None:
+            kinds[element] = kind
+        if not simplified and element.get("name") is not None:
+            del element.attrib["name"]
+    targets: dict[etree._Element, int] = {}
+    for _, element in etree.iterwalk(body, events=("end",)):
+        count = 1 if element in kinds else 0
+        for child in element:
+            count += targets.get(child, 0)
+        if count:
+            targets[element] = count
+
+    labeller = _Labeller(body, max_chars)
+
+    section_of: dict[etree._Element, str] = {}
+
+    def section(element: etree._Element) -> str:
+        slug = section_of.get(element)
+        if slug is None:
+            slug = section_of[element] = section_slug(element, element.tag, max_chars)
+        return slug
+
+    def is_section(element: etree._Element) -> bool:
+        return element not in kinds and bool(section(element))
+
+    entries: list[_Entry] = []
+    reserved = {name for name in fixed.values() if kept[name] <= 1}
+    stack: list[_Frame] = [_Frame(body)]
+    if targets.get(body, 0) >= 4:
+        stack[0].item_roots = set(item_children(body, targets, is_section))
+    for event, element in etree.iterwalk(body, events=("start", "end")):
+        if element is body:
+            continue
+        if event == "end":
+            if stack[-1].element is element:
+                stack.pop()
+            level = heading_level(element)
+            if level >= 2 and not any(frame.blocks_headings for frame in _innermost_items(stack)):
+                slug = label_slug(normalize_space(label_text(element)), max_chars)
+                if slug:
+                    _innermost_section(stack).heading = slug
+            continue
+        tag = element.tag
+        if not isinstance(tag, str):
+            continue
+        frame = _Frame(element)
+        parent_frame = stack[-1]
+        if element in parent_frame.item_roots:
+            item = find_item(element, kinds)
+            if item is not None:
+                frame.item = item
+                frame.item_slug = slugify(normalize_space(item.title), ITEM_SLUG_CHARS)
+                frame.blocks_headings = True
+        if element in fixed:
+            frame.fixed = fixed[element]
+            name = fixed[element]
+            if kept[name] > 1:  # shared names of a simplified page are groups
+                kind = kinds.get(element) or (KIND_INPUT if is_input_element(tag, element.attrib) else KIND_CLICKABLE)
+                member = labeller.slug(element.get("value")) or labeller.leaf(element, kind)
+                entries.append(_Entry(element, [*name.split("."), member], [*name.split("."), member]))
+        elif element in kinds:
+            kind = kinds[element]
+            frame.blocks_headings = True
+            entries.append(_entry(element, kind, stack, labeller))
+        else:
+            frame.section = section(element)
+        if targets.get(element, 0) >= 4:
+            frame.item_roots = set(item_children(element, targets, is_section))
+        if frame.section or frame.fixed or frame.item or frame.blocks_headings or frame.item_roots:
+            stack.append(frame)
+        if element in fixed:
+            _set_first(element, "name", fixed[element])
+    _allocate(entries, reserved, max_chars)
+    return {element.get("name"): element for element in body.iter() if element.get("name") is not None}
+
+
+def _innermost_items(stack: list[_Frame]) -> list[_Frame]:
+    """The frames up to the innermost section (headings inside items or clickables are labels)."""
+    out = []
+    for frame in reversed(stack):
+        if frame.section or frame.fixed:
+            break
+        out.append(frame)
+    return out
+
+
+def _innermost_section(stack: list[_Frame]) -> _Frame:
+    for frame in reversed(stack):
+        if frame.section or frame.fixed:
+            return frame
+    return stack[0]
+
+
+def _entry(element: etree._Element, kind: str, stack: list[_Frame], labeller: _Labeller) -> _Entry:
+    """The short and long segment lists of an interactable element, from its context."""
+    sections: list[str] = []
+    fixed_prefix: list[str] = []
+    item_frame = None
+    heading = stack[0].heading
+    for frame in stack[1:]:
+        if frame.fixed:
+            fixed_prefix = frame.fixed.split(".")
+            sections = []
+            heading = ""
+            item_frame = None
+        elif frame.section and item_frame is None:  # inside an item, the item says where
+            if frame.section not in sections:
+                sections.append(frame.section)
+            heading = frame.heading
+        if frame.item is not None:
+            item_frame = frame
+    if heading and heading not in sections:
+        path = [*sections, heading]
+    else:
+        path = sections
+    short = path[:1] + path[-1:] if len(path) > 2 else list(path)
+    long = path[:1] + path[-2:] if len(path) > 3 else list(path)
+    if item_frame is not None:
+        item = item_frame.item
+        if item.product:
+            tail = [item_frame.item_slug, labeller.item_leaf(element, kind, item)]
+        else:
+            leaf = labeller.leaf(element, kind)
+            is_title = item.title_element is not None and element is item.title_element
+            tail = [item_frame.item_slug] if is_title else [item_frame.item_slug, leaf]
+    else:
+        tail = [labeller.leaf(element, kind)]
+    entry = _Entry(element, [*fixed_prefix, *short, *tail], [*fixed_prefix, *long, *tail])
+    label = labeller.own_text(element) if kind == KIND_CLICKABLE else ""
+    label = label or element.get("aria-label") or element.get("title") or _first_alt(element) or ""
+    entry.label_words = _wordy(words_of(label))[:_DISTINGUISH_WORDS]
+    entry.leaf_from_label = bool(label) and tail[-1] == slugify(label, labeller.max_chars)
+    if item_frame is not None:
+        entry.item_words = _wordy(item_frame.item.words)
+    return entry
+
+
+def _wordy(words: list[str]) -> list[str]:
+    """Words without digits or currency: what may tell namesakes apart and stay stable."""
+    return [word for word in words if word not in CURRENCY_WORDS and not _HAS_DIGIT_RE.search(word)]
+
+
+def _set_first(element: etree._Element, key: str, value: str) -> None:
+    """Set an attribute and move it first, so that a name leads its tag.
+
+    Values are set again, so characters lxml refuses to set (but parsed) become spaces,
+    as the simplifier's whitespace rule would make them anyway.
+    """
+    items = [(k, v) for k, v in element.attrib.items() if k != key]
+    element.attrib.clear()
+    element.set(key, _XML_INVALID_RE.sub(" ", value))
+    for k, v in items:
+        element.set(k, _XML_INVALID_RE.sub(" ", v))
+
+
+def _distinct_slugs(words: list[list[str]], max_chars: int) -> list[str]:
+    """Per member of a group of namesakes, a slug of its words that no other member shares
+    all of (``""`` where the words do not set it apart)."""
+    common = set(words[0]).intersection(*words[1:]) if words else set()
+    slugs = [slugify(" ".join(word for word in own if word not in common), max_chars) for own in words]
+    counts = Counter(slugs)
+    return [slug if slug and counts[slug] == 1 else "" for slug in slugs]
+
+
+def _tell_apart(entries: list[_Entry], bases: list[str], limit: int, max_chars: int) -> list[str]:
+    """Namesakes take the words of their own label, then of their item, that set them apart."""
+    groups: dict[str, list[int]] = {}
+    for index, base in enumerate(bases):
+        groups.setdefault(base, []).append(index)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        for source in ("label_words", "item_words"):
+            slugs = _distinct_slugs([getattr(entries[i], source) for i in members], max_chars)
+            left = []
+            for index, slug in zip(members, slugs, strict=True):
+                if not slug:
+                    left.append(index)
+                    continue
+                segments = entries[index].long
+                if source == "label_words" and entries[index].leaf_from_label:
+                    segments = [*segments[:-1], slug]
+                else:
+                    segments = [*segments[:-1], slug, segments[-1]]
+                bases[index] = bound_name(segments, limit)
+            if len(left) < 2:
+                break
+            members = left
+    return bases
+
+
+def _allocate(entries: list[_Entry], reserved: set[str], max_chars: int) -> None:
+    """Give each entry a unique name: short path, else long path, else the words that tell
+    namesakes apart, else a counter."""
+    limit = MAX_NAME_CHARS - _COUNTER_ROOM
+    shorts = [bound_name(entry.short, limit) for entry in entries]
+    counts = Counter(shorts)
+    bases = []
+    for entry, short in zip(entries, shorts, strict=True):
+        bases.append(short if counts[short] == 1 else bound_name(entry.long, limit))
+    bases = _tell_apart(entries, bases, limit, max_chars)
+    used = set(reserved)
+    next_suffix: dict[str, int] = {}
+    for entry, base in zip(entries, bases, strict=True):
+        name = base
+        if name in used:
+            suffix = next_suffix.get(base, 2)
+            while f"{base}_{suffix}" in used:
+                suffix += 1
+            next_suffix[base] = suffix + 1
+            name = f"{base}_{suffix}"
+        used.add(name)
+        _set_first(entry.element, "name", name)
