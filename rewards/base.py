@@ -51,12 +51,16 @@ class RewardBreakdown:
             ``value`` and, only when token information was given, ``rationale``.
         parse_error: why the response did not parse, if it did not.
         parsed: the parsed response, when the reward parsed one.
+        notes: why a component paid less than its inputs suggest, by component name (for
+            example ``{"rationale": "rationale term paid 0: token 3: logit statistics are
+            not finite ..."}``); empty when there is nothing to say.
     """
 
     total: float
     components: dict[str, float] = field(default_factory=dict)
     parse_error: str | None = None
     parsed: ParsedResponse | None = None
+    notes: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (the parsed action as its dict) for logs and results files."""
@@ -68,12 +72,15 @@ class RewardBreakdown:
                 "action": None if self.parsed.action is None else self.parsed.action.to_dict(),
                 "error": self.parsed.error,
             }
-        return {
+        out = {
             "total": self.total,
             "components": dict(self.components),
             "parse_error": self.parse_error,
             "parsed": parsed,
         }
+        if self.notes:
+            out["notes"] = dict(self.notes)
+        return out
 
 
 @runtime_checkable
@@ -263,14 +270,18 @@ class WeightedSum:
         components: dict[str, float] = {}
         parse_error: str | None = None
         parsed: ParsedResponse | None = None
+        notes: dict[str, str] = {}
         for i, (label, reward, weight) in enumerate(self.parts):
             result = as_breakdown(reward(response, gold, step=step, tokens=tokens), source=f"reward {label!r}")
             total += weight * result.total
             for key, value in result.components.items():
                 components[f"{label}.{key}"] = weight * value
+            for key, note in result.notes.items():
+                notes[f"{label}.{key}"] = note
             if i == 0:
                 parse_error, parsed = result.parse_error, result.parsed
-        return RewardBreakdown(total=total, components=components, parse_error=parse_error, parsed=parsed)
+        return RewardBreakdown(total=total, components=components, parse_error=parse_error, parsed=parsed,
+                               notes=notes)
 
     def config(self) -> dict[str, Any]:
         return {

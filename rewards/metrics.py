@@ -14,7 +14,7 @@ import numpy as np
 
 from shop_env.core.types import ACTION_TYPES, Action
 
-from .similarity import rouge_l_f1
+from .similarity import DEFAULT_TOKENIZATION, rouge_l_f1
 
 __all__ = [
     "CI_METRICS",
@@ -34,19 +34,23 @@ _LABEL_INDEX = {t: i for i, t in enumerate(ACTION_TYPES)}
 _INVALID = len(ACTION_TYPES)  # column for unparsed predictions (None)
 
 
-def exact_match(pred: Action | None, gold: Action, *, text_threshold: float = 0.75) -> bool:
+def exact_match(pred: Action | None, gold: Action, *, text_threshold: float = 0.75,
+                tokenization: str = DEFAULT_TOKENIZATION) -> bool:
     """SPEC section 4's exact action match.
 
     The type matches; for ``click`` the ``name`` is identical; for ``type_and_submit`` the
     ``name`` is identical and the ``text`` has ROUGE-L F1 >= ``text_threshold`` to the gold
-    text [choice]; ``terminate`` needs nothing more. ``None`` (unparsed) never matches.
+    text [choice], tokenized by ``tokenization`` (``"words"``, the default, or the older
+    ``"whitespace"``: :mod:`rewards.similarity`); ``terminate`` needs nothing more. ``None``
+    (unparsed) never matches.
     """
     if pred is None or pred.type != gold.type:
         return False
     if gold.type == "click":
         return pred.name == gold.name
     if gold.type == "type_and_submit":
-        return pred.name == gold.name and rouge_l_f1(pred.text, gold.text, kind="text") >= text_threshold
+        return pred.name == gold.name and rouge_l_f1(pred.text, gold.text, kind="text",
+                                                     tokenization=tokenization) >= text_threshold
     return True
 
 
@@ -88,6 +92,7 @@ def compute_metrics(
     seed: int = 0,
     ci_level: float = 0.95,
     text_threshold: float = 0.75,
+    tokenization: str = DEFAULT_TOKENIZATION,
 ) -> dict[str, Any]:
     """Every evaluation metric of SPEC section 4, with bootstrap confidence intervals.
 
@@ -100,6 +105,7 @@ def compute_metrics(
         seed: seed of the bootstrap's random generator.
         ci_level: coverage of the percentile intervals.
         text_threshold: ROUGE-L threshold of the type_and_submit text rule.
+        tokenization: how that ROUGE-L splits text (:func:`exact_match`).
 
     Returns:
         ``n``, ``exact_match``, ``type_accuracy``, ``type_macro_f1``, ``invalid`` (share
@@ -120,7 +126,7 @@ def compute_metrics(
         raise ValueError(f"ci_level must be in (0, 1), got {ci_level}")
 
     k = len(ACTION_TYPES)
-    rows = _step_rows(preds, golds, text_threshold)
+    rows = _step_rows(preds, golds, text_threshold, tokenization)
     totals = rows.sum(axis=0)
     confusion_full = totals[2:].reshape(k, k + 1)
     result: dict[str, Any] = _summary(totals, n)
@@ -279,7 +285,8 @@ def paired_difference(
     return result
 
 
-def _step_rows(preds: Sequence[Action | None], golds: Sequence[Action], text_threshold: float) -> np.ndarray:
+def _step_rows(preds: Sequence[Action | None], golds: Sequence[Action], text_threshold: float,
+               tokenization: str = DEFAULT_TOKENIZATION) -> np.ndarray:
     """One row of counts per step: [exact, type_ok, confusion cells (3 gold x 4 predicted)]."""
     k = len(ACTION_TYPES)
     rows = np.zeros((len(golds), 2 + k * (k + 1)), dtype=np.int64)
@@ -288,7 +295,7 @@ def _step_rows(preds: Sequence[Action | None], golds: Sequence[Action], text_thr
             raise TypeError(f"golds[{i}] must be an Action, got {type(gold).__name__}")
         if pred is not None and not isinstance(pred, Action):
             raise TypeError(f"preds[{i}] must be an Action or None, got {type(pred).__name__}")
-        rows[i, 0] = exact_match(pred, gold, text_threshold=text_threshold)
+        rows[i, 0] = exact_match(pred, gold, text_threshold=text_threshold, tokenization=tokenization)
         rows[i, 1] = type_match(pred, gold)
         col = _INVALID if pred is None else _LABEL_INDEX[pred.type]
         rows[i, 2 + _LABEL_INDEX[gold.type] * (k + 1) + col] = 1
@@ -337,7 +344,7 @@ def _summary(totals: np.ndarray, n: int) -> dict[str, Any]:
 
 
 def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: int = 1000, seed: int = 0,
-                         reward: Any = "shop_r1") -> dict[str, Any]:
+                         reward: Any = "shop_r1", tokenization: str = DEFAULT_TOKENIZATION) -> dict[str, Any]:
     """The paper's metrics plus reward means, parse failures, disagreement and outcome F1.
 
     ``reward`` is the reward the records were scored with; the disagreement rate (a reward
@@ -352,7 +359,7 @@ def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: i
     preds = [Action.from_dict(r["predicted_action"]) if r["predicted_action"] else None for r in records]
     golds = [Action.from_dict(r["gold_action"]) for r in records]
     sids = [r["session_id"] for r in records]
-    m = compute_metrics(preds, golds, sids, n_bootstrap=n_bootstrap, seed=seed)
+    m = compute_metrics(preds, golds, sids, n_bootstrap=n_bootstrap, seed=seed, tokenization=tokenization)
     n = len(records)
     components: dict[str, float] = {}
     for r in records:

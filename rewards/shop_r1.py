@@ -16,8 +16,8 @@ from shop_env.core.types import Action, Step
 
 from .base import RewardBreakdown, check_parse_mode, validate_gold
 from .metrics import exact_match
-from .self_certainty import DEFAULT_ALPHA, locate_rationale_span, self_certainty_from_stats
-from .similarity import rouge_l_f1, thresholded
+from .self_certainty import DEFAULT_ALPHA, DEFAULT_CAP, checked_self_certainty, locate_rationale_span
+from .similarity import DEFAULT_TOKENIZATION, check_similarity_settings, rouge_l_f1, thresholded
 from .tokens import TokenInfo
 
 __all__ = ["BinaryReward", "CustomerR1Reward", "NormalizedReward", "ShopR1Reward", "rationale_self_certainty"]
@@ -43,18 +43,29 @@ def _check_settings(obj: Any, non_negative: tuple[str, ...] = (), finite: tuple[
     check_parse_mode(getattr(obj, "parse_mode", "strict"), owner=type(obj).__name__)
 
 
-def rationale_self_certainty(response: str, tokens: TokenInfo) -> float | None:
+def rationale_self_certainty(response: str, tokens: TokenInfo, *, cap: float = DEFAULT_CAP,
+                             with_reason: bool = False) -> Any:
     """Self-certainty of the response's rationale tokens, or ``None`` when there are no tokens.
 
     The span is ``tokens.rationale_span`` if set, else located from ``tokens.offsets``, else
-    every response token [choice, SPEC section 2 item 3].
+    every response token [choice, SPEC section 2 item 3]. Each token counts at most ``cap``
+    nats; statistics no logits can produce give 0 (see
+    :func:`~rewards.self_certainty.checked_self_certainty`).
+
+    Returns:
+        The value (or ``None``); with ``with_reason=True``, ``(value, reason)`` where
+        ``reason`` says why an unusable statistic paid 0 (``None`` otherwise).
     """
     if len(tokens.logsumexp) == 0:
-        return None
+        return (None, None) if with_reason else None
     span = tokens.rationale_span
     if span is None and tokens.offsets is not None and isinstance(response, str):
-        span = locate_rationale_span(response, tokens.offsets)
-    return self_certainty_from_stats(tokens.logsumexp, tokens.mean_logit, tokens.vocab_size, span)
+        try:
+            span = locate_rationale_span(response, tokens.offsets)
+        except (TypeError, ValueError):
+            span = None
+    value, reason = checked_self_certainty(tokens.logsumexp, tokens.mean_logit, tokens.vocab_size, span, cap=cap)
+    return (value, reason) if with_reason else value
 
 
 @dataclass(frozen=True)
@@ -76,11 +87,21 @@ class ShopR1Reward:
         input_name_value: gold type_and_submit: weight of sim(``name``).
         dars_factor: DARS weight of sim(``name``) for clicks and sim(``text``) for inputs.
         sim_threshold: a similarity counts only from this value up (ROUGE-L F1).
+        sim_comparison: ``">="`` (a similarity counts when it reaches the threshold: the
+            default, SPEC) or ``">"`` (when it exceeds it: the paper's wording).
+        sim_tokenization: how ROUGE-L splits names and texts: ``"words"`` (default:
+            lower-case, split on anything not a letter or digit in any script) or
+            ``"whitespace"`` (the older rule: texts on whitespace, names also on ``._-``);
+            :mod:`rewards.similarity`.
         threshold_scope: ``"all"`` applies the threshold to every sim term [choice];
             ``"dars"`` only to the DARS-weighted ones.
         gate_on_type: sub-rewards are paid only when the type is right [choice]; when
             False they are computed from the predicted fields whatever the type.
         rationale_alpha: weight of the self-certainty term (0 turns it off).
+        rationale_cap: nats a token's self-certainty counts at most, so the term lies in
+            ``[0, alpha * cap]`` (0.25 by default, below the 0.3 that separates a right
+            answer from a wrong one); non-finite or impossible statistics pay 0 and say why in
+            the breakdown's ``notes["rationale"]``.
         parse_mode: ``"strict"`` (paper) or ``"lenient"``.
     """
 
@@ -93,9 +114,12 @@ class ShopR1Reward:
     input_name_value: float = 0.1
     dars_factor: float = 1000.0
     sim_threshold: float = 0.75
+    sim_comparison: str = ">="
+    sim_tokenization: str = DEFAULT_TOKENIZATION
     threshold_scope: str = "all"
     gate_on_type: bool = True
     rationale_alpha: float = DEFAULT_ALPHA
+    rationale_cap: float = DEFAULT_CAP
     parse_mode: str = "strict"
 
     component_names: ClassVar[tuple[str, ...]] = ("format", "type", "attribute", "value")
@@ -105,12 +129,13 @@ class ShopR1Reward:
             self,
             non_negative=(
                 "format_reward", "type_reward", "click_name_attribute", "input_name_attribute",
-                "input_text_attribute", "input_name_value", "dars_factor",
+                "input_text_attribute", "input_name_value", "dars_factor", "rationale_cap",
             ),
             finite=("rationale_alpha",),
         )
         if not 0.0 <= self.sim_threshold <= 1.0:
             raise ValueError(f"ShopR1Reward.sim_threshold must be in [0, 1], got {self.sim_threshold!r}")
+        check_similarity_settings(self.sim_tokenization, self.sim_comparison, owner="ShopR1Reward")
         if self.threshold_scope not in THRESHOLD_SCOPES:
             raise ValueError(
                 f"ShopR1Reward.threshold_scope must be one of {list(THRESHOLD_SCOPES)}, got {self.threshold_scope!r}"
@@ -149,18 +174,29 @@ class ShopR1Reward:
             "attribute": attribute,
             "value": value,
         }
+        notes: dict[str, str] = {}
         if with_rationale:
-            assert tokens is not None
-            certainty = rationale_self_certainty(response, tokens)
+            try:
+                certainty, reason = rationale_self_certainty(response, tokens, cap=self.rationale_cap,
+                                                             with_reason=True)
+            except (AttributeError, TypeError) as exc:  # not a TokenInfo
+                certainty, reason = 0.0, f"unusable token statistics ({type(exc).__name__}: {exc})"
+            if reason is not None:
+                notes["rationale"] = f"rationale term paid 0: {reason}"
             if certainty is not None:
                 components["rationale"] = self.rationale_alpha * certainty
-        return RewardBreakdown(sum(components.values()), components, parsed=parsed)
+        return RewardBreakdown(sum(components.values()), components, parsed=parsed, notes=notes)
 
     def _sim(self, pred: str | None, gold: str | None, kind: str, *, dars: bool) -> float:
-        sim = rouge_l_f1(pred, gold, kind=kind)  # type: ignore[arg-type]
+        sim = rouge_l_f1(pred, gold, kind=kind, tokenization=self.sim_tokenization)  # type: ignore[arg-type]
         if dars or self.threshold_scope == "all":
-            return thresholded(sim, self.sim_threshold)
+            return thresholded(sim, self.sim_threshold, self.sim_comparison)
         return sim
+
+    def rationale_bounds(self) -> tuple[float, float]:
+        """``(lowest, highest)`` the rationale term can add: ``alpha * [0, cap]`` (ordered)."""
+        ends = (0.0, self.rationale_alpha * self.rationale_cap)
+        return (min(ends), max(ends))
 
     def config(self) -> dict[str, Any]:
         """Every setting, JSON-able (for results files and hashing)."""
@@ -310,8 +346,10 @@ class CustomerR1Reward:
 class NormalizedReward:
     """The ``shop_r1`` total divided by the maximum attainable for the gold action's type.
 
-    So every score lies in [0, 1] (rationale term aside, which is scaled the same way),
-    whatever the gold type: a correct terminate and a correct click both score 1.
+    So every score lies in [0, 1] whatever the gold type: a correct terminate and a correct
+    click both score 1. With token statistics (the rationale term present) the maximum
+    includes the term's ceiling ``alpha * rationale_cap``, so the score still lies in [0, 1]
+    (a right answer with the most certain rationale scores 1).
 
     Args:
         base: the reward to normalise (defaults to :class:`ShopR1Reward` built from
@@ -337,10 +375,17 @@ class NormalizedReward:
         self, response: str, gold: Action, *, step: Step | None = None, tokens: TokenInfo | None = None
     ) -> RewardBreakdown:
         result = self.base(response, gold, step=step, tokens=tokens)
-        top = self.base.max_total(gold)
-        scale = 1.0 / top if top > 0 else 0.0
+        low, top = 0.0, self.base.max_total(gold)
+        if "rationale" in result.components:
+            lo_r, hi_r = self.base.rationale_bounds()
+            low, top = low + lo_r, top + hi_r
+        span = top - low
+        scale = 1.0 / span if span > 0 else 0.0
         components = {k: v * scale for k, v in result.components.items()}
-        return RewardBreakdown(result.total * scale, components, result.parse_error, result.parsed)
+        if low:
+            components["rationale"] = components.get("rationale", 0.0) - low * scale
+        total = min(1.0, max(0.0, (result.total - low) * scale))  # rounding aside, already in [0, 1]
+        return RewardBreakdown(total, components, result.parse_error, result.parsed, dict(result.notes))
 
     def replace(self, **settings: Any) -> NormalizedReward:
         """A copy with some settings of the base reward changed."""

@@ -201,6 +201,10 @@ def _stats_command(args: argparse.Namespace) -> int:
     stats = corpus_stats(corpus)
     if not args.no_predictability:
         fit = corpus if args.split == "train" else _load(args, "train")
+        if len(fit) == 0:
+            raise ValueError(f"the train split of {args.source} is empty, and predictability fits the majority "
+                             "action on it: give the corpus train sessions (a JSONL line's \"split\": \"train\" "
+                             "key, or a train.jsonl in the folder), or pass --no-predictability")
         stats["predictability"] = predictability(corpus, fit)
     if args.json:
         print(json.dumps(stats, indent=2, default=str))

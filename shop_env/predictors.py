@@ -38,9 +38,15 @@ def majority_action(sessions_or_corpus: Iterable[Session]) -> Action:
             counts.update(step.action for step in session.steps)
     if not counts:
         split = getattr(sessions_or_corpus, "split", None)
-        where = f" (split {split!r} of {getattr(sessions_or_corpus, 'source', 'the corpus')} is empty)" if split else ""
-        raise ValueError(f"majority_action needs at least one session with steps{where}: fit it on a split "
-                         "that has sessions, or pass the action itself")
+        source = getattr(sessions_or_corpus, "source", "the corpus")
+        if split is not None:
+            raise ValueError(
+                f"majority_action: split {split!r} of {source} has no sessions with steps, and the majority "
+                f"baseline is fitted on it. Give the corpus {split} sessions (a JSONL line's \"split\": "
+                f"\"{split}\" key, or a {split}.jsonl in the folder), or leave the majority agent out "
+                "(python -m shop_env.data stats: --no-predictability)")
+        raise ValueError("majority_action needs at least one session with steps: fit it on sessions, "
+                         "or pass the action itself")
     return counts.most_common(1)[0][0]
 
 

@@ -127,7 +127,10 @@ def test_format_response_checks_types():
 
 def test_tokenize_names_and_texts():
     assert tokenize("Nav_Bar.search-input  x", "name") == ("nav", "bar", "search", "input", "x")
-    assert tokenize("Red  shoes_size.10", "text") == ("red", "shoes_size.10")
+    assert tokenize("Nav_Bar.search-input  x", "name", "whitespace") == ("nav", "bar", "search", "input", "x")
+    # the older whitespace rule keeps punctuation on words; the default words rule does not
+    assert tokenize("Red  shoes_size.10", "text", "whitespace") == ("red", "shoes_size.10")
+    assert tokenize("Red  shoes_size.10", "text") == ("red", "shoes", "size", "10")
     with pytest.raises(ValueError):
         tokenize("x", "other")  # type: ignore[arg-type]
 

@@ -8,6 +8,12 @@ Strict mode is the paper's contract: the whole response (surrounding whitespace 
 JSON object ``{"rationale": str, "action": {"type": ..., ...}}``. Lenient mode also accepts
 the object inside a fenced code block or surrounded by other text, which zero-shot models
 often produce. Neither mode ever raises: any string gives a :class:`ParsedResponse`.
+
+Bounded work, whatever the response: a response longer than :data:`MAX_RESPONSE_CHARS`
+characters is a format failure without being read (an answer of 256 generated tokens is a
+few thousand characters); strict mode decodes the response once (C speed, linear); lenient
+mode, once strict fails, looks only at the first :data:`LENIENT_WINDOW_CHARS` characters and
+tries at most :data:`MAX_LENIENT_CANDIDATES` code blocks and as many ``{`` positions there.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ __all__ = [
     "ACTION_SPACE_TEXT",
     "ANSWER_FORMAT_TEXT",
     "ANSWER_SCHEMA",
+    "LENIENT_WINDOW_CHARS",
+    "MAX_LENIENT_CANDIDATES",
+    "MAX_RESPONSE_CHARS",
     "PARSE_MODES",
     "ParsedResponse",
     "answer_schema",
@@ -48,8 +57,13 @@ Answer with a single JSON object and nothing else, in this form:
 
 PARSE_MODES: tuple[str, ...] = ("strict", "lenient")
 
-#: Lenient mode tries at most this many ``{`` positions, so adversarial text stays linear-ish.
-_MAX_LENIENT_CANDIDATES = 64
+#: Longer responses are a format failure, unread (module docstring).
+MAX_RESPONSE_CHARS = 1_000_000
+#: Lenient mode searches only this many leading characters for a code block or an object.
+LENIENT_WINDOW_CHARS = 65_536
+#: Lenient mode tries at most this many code blocks and this many ``{`` positions.
+MAX_LENIENT_CANDIDATES = 64
+_MAX_LENIENT_CANDIDATES = MAX_LENIENT_CANDIDATES  # the name before it was public
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n(.*?)```", re.DOTALL)
 
 
@@ -143,6 +157,11 @@ def parse_response(text: str, mode: str = "strict") -> ParsedResponse:
     try:
         if not isinstance(text, str):
             return ParsedResponse.failure(f"response must be a string, got {type(text).__name__}")
+        if mode not in PARSE_MODES:
+            return ParsedResponse.failure(f"unknown parse mode {mode!r}; expected one of {list(PARSE_MODES)}")
+        if len(text) > MAX_RESPONSE_CHARS:
+            return ParsedResponse.failure(f"response of {len(text):,} characters is longer than the "
+                                          f"{MAX_RESPONSE_CHARS:,} an answer may have")
         if mode == "strict":
             return _parse_strict(text)
         if mode == "lenient":
@@ -170,7 +189,8 @@ def format_response(rationale: str, action: Action) -> str:
 
 
 def answer_schema(*, click_names: Sequence[str] | None = None, input_names: Sequence[str] | None = None,
-                  max_rationale_chars: int | None = None, max_text_chars: int | None = None) -> dict[str, Any]:
+                  max_rationale_chars: int | None = None, max_name_chars: int | None = None,
+                  max_text_chars: int | None = None) -> dict[str, Any]:
     """The JSON schema of a well-formed answer, for constrained decoding and for users' tools.
 
     Every answer the schema admits parses in strict mode, and :func:`format_response` of a
@@ -184,6 +204,7 @@ def answer_schema(*, click_names: Sequence[str] | None = None, input_names: Sequ
             clickable candidates); an empty list removes ``click`` from the choices.
         input_names: the same for ``type_and_submit`` and the page's inputs.
         max_rationale_chars: an upper bound on the rationale's length, so answers close.
+        max_name_chars: an upper bound on a free (not listed) element name's length.
         max_text_chars: an upper bound on the typed text's length.
 
     Returns:
@@ -206,9 +227,10 @@ def answer_schema(*, click_names: Sequence[str] | None = None, input_names: Sequ
         rationale["maxLength"] = int(max_rationale_chars)
     variants = []
     if click_names is None or click_names:
-        variants.append(action("click", name=string(None, click_names)))
+        variants.append(action("click", name=string(max_name_chars, click_names)))
     if input_names is None or input_names:
-        variants.append(action("type_and_submit", name=string(None, input_names), text=string(max_text_chars)))
+        variants.append(action("type_and_submit", name=string(max_name_chars, input_names),
+                               text=string(max_text_chars)))
     variants.append(action("terminate"))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -245,14 +267,17 @@ def _parse_lenient(text: str) -> ParsedResponse:
         return strict
     # a response that is one object JSON cannot decode says so, not what a nested object lacks
     first_error: str | None = strict.error if (strict.error or "").startswith("invalid JSON") else None
-    for match in _FENCE.finditer(text):
+    text = text[:LENIENT_WINDOW_CHARS]
+    for blocks, match in enumerate(_FENCE.finditer(text)):
+        if blocks >= MAX_LENIENT_CANDIDATES:
+            break
         candidate = _parse_strict(match.group(2))
         if candidate.ok:
             return candidate
         first_error = first_error or f"code block: {candidate.error}"
     start = text.find("{")
     tried = 0
-    while start != -1 and tried < _MAX_LENIENT_CANDIDATES:
+    while start != -1 and tried < MAX_LENIENT_CANDIDATES:
         tried += 1
         try:
             obj, _ = _DECODER.raw_decode(text, start)

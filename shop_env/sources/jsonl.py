@@ -226,6 +226,7 @@ class JsonlCorpus(Corpus):
         # one entry per session: (file index, offset, length, line number, session id, steps)
         self._entries: list[tuple[int, int, int, int, str, int]] = []
         self._all_generated = True
+        self._valid_lines = 0
 
     def _add_file(self, path: Path, include: Callable[[str, str | None, str, int], bool], *,
                   skip_invalid: bool, seen: dict[str, tuple[str, int]]) -> None:
@@ -233,17 +234,14 @@ class JsonlCorpus(Corpus):
         lines = _LineIndex(label)
         part = len(self._files)
         self._files.append(lines)
+        valid = 0
         for number, offset, length, raw in lines.iter_lines():
             if not raw.strip():
                 continue
             try:
-                try:
-                    record = json.loads(raw)
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                    last = not raw.endswith(b"\n")
-                    what = "truncated file: the last line is incomplete JSON" if last else "malformed JSON"
-                    raise CorpusError(f"{what} ({getattr(exc, 'msg', exc)})", file=label, row=number) from None
+                record = _decode_line(raw, label, number)
                 session = session_from_record(record, file=label, row=number)
+                valid += 1
                 explicit = record.get(SPLIT_KEY)
                 if explicit is not None and explicit not in SPLITS:
                     raise CorpusError(f"unknown split {explicit!r}; expected one of {SPLITS}", file=label,
@@ -262,9 +260,14 @@ class JsonlCorpus(Corpus):
             seen[session.session_id] = (label, number)
             self._all_generated &= session.generated
             self._entries.append((part, offset, length, number, session.session_id, len(session)))
+        self._valid_lines += valid
 
     def _finish(self) -> JsonlCorpus:
         self.generated = bool(self._entries) and self._all_generated
+        if self.skipped and self._valid_lines == 0:
+            raise CorpusError(f"every line was invalid: {len(self.skipped)} skipped (skip_invalid=True) and none "
+                              f"left, so the corpus would be empty; the first: {self.skipped[0]}",
+                              file=str(self._files[0].label) if self._files else None)
         if self.skipped:
             log.warning("%s: skipped %d invalid lines", self.source, len(self.skipped))
         return self
@@ -284,7 +287,20 @@ class JsonlCorpus(Corpus):
         raw = lines.read(offset, length)
         if len(raw) != length:
             raise CorpusError("file changed or shrank since it was indexed", file=lines.label, row=number)
-        return session_from_record(json.loads(raw), file=lines.label, row=number)
+        return session_from_record(_decode_line(raw, lines.label, number), file=lines.label, row=number)
+
+
+def _decode_line(raw: bytes, label: str, number: int) -> Any:
+    """One line's JSON value, or a :class:`CorpusError` naming the file and row (never RecursionError)."""
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        last = not raw.endswith(b"\n")
+        what = "truncated file: the last line is incomplete JSON" if last else "malformed JSON"
+        raise CorpusError(f"{what} ({getattr(exc, 'msg', exc)})", file=label, row=number) from None
+    except RecursionError:
+        raise CorpusError("JSON nested too deeply to read (more levels than Python's recursion limit)",
+                          file=label, row=number) from None
 
 
 def _split_file(folder: Path, split: str) -> Path | None:

@@ -108,14 +108,36 @@ def opera_user_id(session_id: str) -> str | None:
 
 
 def _parse_timestamp(value: Any) -> datetime:
-    """ISO-8601 timestamp as an aware UTC datetime (naive ones are taken as UTC)."""
-    if not isinstance(value, str) or not value:
+    """ISO-8601 timestamp as an aware UTC datetime (naive ones are taken as UTC).
+
+    A datetime (a parquet ``timestamp`` column) is taken as is; any other type is named.
+    """
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    if value is None or value == "":
         raise ValueError("missing timestamp")
+    if not isinstance(value, str):
+        raise ValueError(f"timestamp must be an ISO-8601 string, got {_type_name(value)} {str(value)[:40]!r} "
+                         "(OPeRA's timestamp column holds strings such as '2025-03-01T12:00:00Z')")
     try:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
         raise ValueError(f"not an ISO-8601 timestamp: {value[:40]!r}") from None
     return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+
+
+def _type_name(value: Any) -> str:
+    """The type of a cell as a user reads it: ``int64`` for numpy and Python integers, ``float64``, ..."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        return str(dtype)
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int64"
+    if isinstance(value, float):
+        return "float64"
+    return type(value).__name__
 
 
 def _parse_json_object(value: Any, what: str) -> dict[str, Any]:
@@ -128,6 +150,9 @@ def _parse_json_object(value: Any, what: str) -> dict[str, Any]:
         parsed = json.loads(value)
     except json.JSONDecodeError as exc:
         raise ValueError(f"malformed JSON in {what}: {exc.msg} at char {exc.pos}") from None
+    except RecursionError:
+        raise ValueError(f"JSON in {what} is nested too deeply to read (more levels than Python's recursion "
+                         "limit)") from None
     if not isinstance(parsed, dict):
         raise ValueError(f"{what} must be a JSON object, got {type(parsed).__name__}")
     return parsed
@@ -201,7 +226,8 @@ def _step_from_row(row: Mapping[str, Any], *, file: str, row_number: int) -> Ste
         rationale_source="human" if has_rationale else None,
         url=_none_if_empty(row.get("url")),
         click_type=_none_if_empty(row.get("click_type")),
-        timestamp=_none_if_empty(row.get("timestamp")),
+        timestamp=(row["timestamp"].isoformat() if isinstance(row.get("timestamp"), datetime)
+                   else _none_if_empty(row.get("timestamp"))),
         action_id=_none_if_empty(row.get("action_id")),
         page_meta=_parse_json_object(row.get("page_meta"), "page_meta"),
     )
@@ -395,8 +421,13 @@ class OperaCorpus(Corpus):
         self._personas = dict(personas)
         self._session_users = dict(session_users)
         self._skip_invalid = skip_invalid
+        self._valid_rows = 0
         self._entries = self._build_index(expected_sessions, valid_fraction=valid_fraction, seed=seed,
                                           other_actions=other_actions, outcome_rule=outcome_rule)
+        if self.skipped and not self._valid_rows:
+            raise CorpusError(f"every action row was invalid: {len(self.skipped)} rows or sessions skipped "
+                              f"(skip_invalid=True) and none left, so the corpus would be empty; the first: "
+                              f"{self.skipped[0]}", file=source)
         if self.skipped:
             log.warning("%s: skipped %d invalid rows or sessions", source, len(self.skipped))
 
@@ -435,6 +466,7 @@ class OperaCorpus(Corpus):
                                  row=row_number, field="action_type")
                     continue
                 ref = _RowRef(_parse_timestamp(row["timestamp"]), order, part, group, offset, row_number)
+                self._valid_rows += 1
                 by_session.setdefault(row["session_id"], []).append((ref, action_type, row.get("click_type")))
 
         for sid, (file, row_number) in expected_sessions.items():
