@@ -10,8 +10,10 @@ session is redone from its first step, its partial records dropped).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +22,13 @@ from typing import Any
 from shop_env.core.atomic import json_text, write_text_atomic
 from shop_env.core.provenance import config_hash
 from shop_env.core.token_count import counter_label, estimate_tokens
-from shop_env.corpus import Corpus
-from shop_env.env import ShopSessionEnv
+from shop_env.env import ShopSessionEnv, describe_env
 
 from .base import Agent, Generation
 
 __all__ = ["RolloutResult", "complete_sessions", "make_record", "read_sample_log", "run_fingerprint", "run_rollout"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,21 +77,35 @@ def make_record(info_before: Mapping[str, Any], observation: str, generation: Ge
 
 
 def read_sample_log(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Records of a sample log; a truncated last line (a killed run) is ignored."""
+    """Records of a sample log; a line that is not a record is dropped with a warning.
+
+    A killed run leaves its last line cut, possibly inside a multi-byte character, and a
+    foreign line (``5``, ``null``) may be there too: neither stops a resume.
+    """
     p = Path(path)
     if not p.exists():
         return []
     out = []
-    with p.open(encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a partial line from an interrupted write
+    with p.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if raw.strip():
+                record = _parse_record_line(raw, p, number)
+                if record is not None:
+                    out.append(record)
     return out
+
+
+def _parse_record_line(raw: bytes, path: Path, number: int) -> dict[str, Any] | None:
+    """The record on one line of a sample log, or ``None`` (with a warning) when it holds none."""
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        log.warning("%s: dropping line %d, torn or not JSON (%s)", path, number, exc)
+        return None
+    if not isinstance(value, dict):
+        log.warning("%s: dropping line %d, not a JSON object: %.40r", path, number, value)
+        return None
+    return value
 
 
 def complete_sessions(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -116,8 +133,6 @@ def run_fingerprint(agent: Any, env: ShopSessionEnv) -> str:
     A sample log is only resumed by a run with the same fingerprint, so results never mix
     records made under different settings.
     """
-    from shop_env.env import describe_env
-
     desc = describe_env(env)
     payload = {
         "agent": getattr(agent, "name", type(agent).__name__),
@@ -142,6 +157,146 @@ def _json_line(record: dict[str, Any]) -> str:
 
 def _rewrite_atomically(path: Path, records: Iterable[dict[str, Any]]) -> None:
     write_text_atomic(path, "".join(_json_line(r) for r in records))
+
+
+def _session_env_kwargs(env_kwargs: Mapping[str, Any] | None, batch_size: int) -> dict[str, Any]:
+    """Env arguments for replaying whole sessions in order, with candidates for the agents."""
+    kwargs = dict(env_kwargs or {})
+    kwargs["with_candidates"] = True
+    kwargs.setdefault("order", "sequential")
+    if kwargs.get("episode", "session") != "session":
+        raise ValueError("run_rollout replays whole sessions: env episode mode must be 'session'")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    return kwargs
+
+
+def _chosen_indices(n_sessions: int, sessions: Sequence[int] | None, limit: int | None) -> list[int]:
+    """The session indices to run: each once, in the order asked, the first ``limit`` of them."""
+    indices = list(dict.fromkeys(range(n_sessions) if sessions is None else sessions))
+    return indices if limit is None else indices[:limit]
+
+
+def _resume_sample_log(path: Path, fingerprint: str, wanted: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """The finished sessions of ``wanted`` already in the log at ``path``, by session id.
+
+    The log is rewritten to hold complete sessions only (also those not wanted now), so the
+    records this run appends never follow a torn line or a half-logged session.
+
+    Raises:
+        ValueError: the log holds records made under another run fingerprint.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = read_sample_log(path)
+    other = {r.get("run_fingerprint") for r in old} - {fingerprint}
+    if other:
+        raise ValueError(f"{path} holds samples of another configuration (run fingerprint "
+                         f"{sorted(map(str, other))[0]} != {fingerprint}): use another output path or remove it")
+    complete = complete_sessions(old)
+    _rewrite_atomically(path, (r for recs in complete.values() for r in recs))
+    return {sid: recs for sid, recs in complete.items() if sid in wanted}
+
+
+@dataclass
+class _StepOutcome:
+    """What one env step gives the record: the observation acted on, the infos around it."""
+
+    observation: str
+    info_before: dict[str, Any]
+    info_after: dict[str, Any]
+    session_outcome: Any
+    ended: bool
+
+
+class _SessionBatch:
+    """Envs stepped together; each replays the next queued session when its own one ends."""
+
+    def __init__(self, envs: Sequence[ShopSessionEnv], session_indices: Iterable[int]) -> None:
+        self._envs = list(envs)
+        self._queue = deque(session_indices)
+        self._current: list[tuple[str, dict[str, Any]] | None] = [None] * len(self._envs)
+        for k in range(len(self._envs)):
+            self.start_next(k)
+
+    def start_next(self, k: int) -> None:
+        """Reset slot ``k``'s env to the next queued session, or leave the slot idle."""
+        if self._queue:
+            self._current[k] = self._envs[k].reset(options={"session_index": self._queue.popleft()})
+        else:
+            self._current[k] = None
+
+    def active(self) -> list[int]:
+        """Slots with a session in progress."""
+        return [k for k, current in enumerate(self._current) if current is not None]
+
+    def observations(self, slots: Sequence[int]) -> tuple[list[str], list[dict[str, Any]]]:
+        """Observations and infos the agent answers, one per slot."""
+        current = [self._current[k] for k in slots]
+        return [c[0] for c in current], [c[1] for c in current]  # type: ignore[index]
+
+    def step(self, k: int, generation: Generation) -> _StepOutcome:
+        """Step slot ``k``'s env with the agent's answer; an ended session leaves the slot to refill."""
+        current = self._current[k]
+        assert current is not None
+        env = self._envs[k]
+        obs, _, term, trunc, info = env.step(generation)
+        self._current[k] = None if term or trunc else (obs, info)
+        return _StepOutcome(observation=current[0], info_before=current[1], info_after=info,
+                            session_outcome=env.current_session.outcome,  # type: ignore[union-attr]
+                            ended=term or trunc)
+
+
+class _RecordSink:
+    """Where new records go: kept by session, appended (flushed) to the sample log, passed on."""
+
+    def __init__(self, sample_log: Path | None, on_record: Callable[[dict[str, Any]], None] | None) -> None:
+        self.by_session: dict[str, list[dict[str, Any]]] = {}
+        self._file = sample_log.open("a", encoding="utf-8") if sample_log is not None else None
+        self._on_record = on_record
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.by_session.setdefault(record["session_id"], []).append(record)
+        if self._file is not None:
+            self._file.write(_json_line(record))
+            self._file.flush()
+        if self._on_record is not None:
+            self._on_record(record)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def _act(agent: Agent, batch: _SessionBatch, slots: Sequence[int], result: RolloutResult) -> list[Generation]:
+    """The agent's answers for ``slots``, one each (timed into ``result.generation_s``)."""
+    observations, infos = batch.observations(slots)
+    t0 = time.perf_counter()
+    generations = agent.act(observations, infos)
+    result.generation_s += time.perf_counter() - t0
+    if len(generations) != len(slots):
+        raise RuntimeError(f"agent {getattr(agent, 'name', agent)!r} returned {len(generations)} "
+                           f"responses for {len(slots)} observations")
+    return generations
+
+
+def _replay(agent: Agent, batch: _SessionBatch, sink: _RecordSink, result: RolloutResult, bar: Any, *,
+            fingerprint: str, log_prompts: bool) -> None:
+    """Step every queued session to its end, one agent call per tick, recording each step."""
+    while slots := batch.active():
+        generations = _act(agent, batch, slots, result)
+        bar.set_postfix(steps=result.new_steps + len(slots), refresh=False)
+        for k, generation in zip(slots, generations, strict=True):
+            step = batch.step(k, generation)
+            record = make_record(step.info_before, step.observation, generation, step.info_after,
+                                 log_prompt=log_prompts)
+            record["session_outcome"] = step.session_outcome
+            record["run_fingerprint"] = fingerprint
+            result.new_steps += 1
+            result.completion_tokens += generation.completion_tokens or 0
+            sink.add(record)
+            if step.ended:
+                bar.update(1)
+                batch.start_next(k)
 
 
 def run_rollout(
@@ -172,97 +327,30 @@ def run_rollout(
     """
     from tqdm.auto import tqdm
 
-    kwargs = dict(env_kwargs or {})
-    kwargs["with_candidates"] = True
-    kwargs.setdefault("order", "sequential")
-    if kwargs.get("episode", "session") != "session":
-        raise ValueError("run_rollout replays whole sessions: env episode mode must be 'session'")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    kwargs = _session_env_kwargs(env_kwargs, batch_size)
     first = ShopSessionEnv(**kwargs)
-    corpus: Corpus = first.corpus
-    kwargs["corpus"] = corpus
-    indices = list(dict.fromkeys(range(len(corpus)) if sessions is None else sessions))  # each session once
-    if limit is not None:
-        indices = indices[:limit]
-    ids = corpus.session_ids()
+    kwargs["corpus"] = first.corpus
+    ids = first.corpus.session_ids()
+    indices = _chosen_indices(len(first.corpus), sessions, limit)
     fingerprint = run_fingerprint(agent, first)
-
     log_path = Path(sample_log) if sample_log is not None else None
-    done: dict[str, list[dict[str, Any]]] = {}
-    if log_path is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        old = read_sample_log(log_path)
-        other = {r.get("run_fingerprint") for r in old} - {fingerprint}
-        if other:
-            raise ValueError(f"{log_path} holds samples of another configuration (run fingerprint "
-                             f"{sorted(map(str, other))[0]} != {fingerprint}): use another output path or remove it")
-        complete = complete_sessions(old)
-        # Keep every finished session in the log, also those this run does not ask for.
-        _rewrite_atomically(log_path, (r for recs in complete.values() for r in recs))
-        wanted = {ids[i] for i in indices}
-        done = {sid: recs for sid, recs in complete.items() if sid in wanted}
+    done = _resume_sample_log(log_path, fingerprint, {ids[i] for i in indices}) if log_path is not None else {}
     pending = [i for i in indices if ids[i] not in done]
-
     envs = [first] + [ShopSessionEnv(**kwargs) for _ in range(min(batch_size, max(1, len(pending))) - 1)]
-    slots: list[dict[str, Any] | None] = [None] * len(envs)
-    new: dict[str, list[dict[str, Any]]] = {}
-    queue = list(pending)
+
     result = RolloutResult(records=[], resumed_sessions=len(done))
     bar = tqdm(total=len(indices), initial=len(done), desc=f"rollout {getattr(agent, 'name', 'agent')}",
                unit="session", disable=not progress)
-    log_file = log_path.open("a", encoding="utf-8") if log_path is not None else None
+    sink = _RecordSink(log_path, on_record)
     start = time.perf_counter()
     try:
-        def fill(k: int) -> None:
-            if queue:
-                idx = queue.pop(0)
-                obs, info = envs[k].reset(options={"session_index": idx})
-                slots[k] = {"obs": obs, "info": info}
-            else:
-                slots[k] = None
-
-        for k in range(len(envs)):
-            fill(k)
-        while any(s is not None for s in slots):
-            active = [k for k, s in enumerate(slots) if s is not None]
-            observations = [slots[k]["obs"] for k in active]  # type: ignore[index]
-            infos = [slots[k]["info"] for k in active]  # type: ignore[index]
-            t0 = time.perf_counter()
-            generations = agent.act(observations, infos)
-            result.generation_s += time.perf_counter() - t0
-            if len(generations) != len(active):
-                raise RuntimeError(f"agent {getattr(agent, 'name', agent)!r} returned {len(generations)} "
-                                   f"responses for {len(active)} observations")
-            bar.set_postfix(steps=result.new_steps + len(active), refresh=False)
-            for k, gen in zip(active, generations, strict=True):
-                slot = slots[k]
-                assert slot is not None
-                obs, _, term, trunc, info = envs[k].step(gen)
-                rec = make_record(slot["info"], slot["obs"], gen, info, log_prompt=log_prompts)
-                rec["session_outcome"] = envs[k].current_session.outcome  # type: ignore[union-attr]
-                rec["run_fingerprint"] = fingerprint
-                new.setdefault(rec["session_id"], []).append(rec)
-                result.new_steps += 1
-                result.completion_tokens += gen.completion_tokens or 0
-                if log_file is not None:
-                    log_file.write(_json_line(rec))
-                    log_file.flush()
-                if on_record is not None:
-                    on_record(rec)
-                if term or trunc:
-                    bar.update(1)
-                    fill(k)
-                else:
-                    slots[k] = {"obs": obs, "info": info}
+        _replay(agent, _SessionBatch(envs, pending), sink, result, bar, fingerprint=fingerprint,
+                log_prompts=log_prompts)
     finally:
-        if log_file is not None:
-            log_file.close()
+        sink.close()
         bar.close()
     result.elapsed_s = time.perf_counter() - start
-    merged = {**done, **new}
+    merged = {**done, **sink.by_session}
     result.records = [r for i in indices if ids[i] in merged for r in merged[ids[i]]]
-    from shop_env.env import describe_env
-
     result.env_info = describe_env(first)
     return result

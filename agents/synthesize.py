@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import logging
 import os
@@ -31,8 +32,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from shop_env.core.atomic import json_text
 from shop_env.core.protocol import is_unicode_text
 from shop_env.core.types import Session, Step
+from shop_env.corpus import Corpus, ListCorpus, first_sessions
 from shop_env.prompt import RATIONALE_SYNTHESIS_PROMPT
 
 from .base import Backend, GenerationConfig, Messages
@@ -183,6 +186,100 @@ def _needs_rationale(step: Step, overwrite: bool) -> bool:
     return not (step.rationale and step.rationale.strip())
 
 
+def _append_lines(path: Path, lines: Sequence[str]) -> None:
+    """Append whole lines and fsync, so a crash leaves at most the last line torn."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("".join(line + "\n" for line in lines))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+#: A step of the pending batch: (session position in the batch, step index).
+_StepKey = tuple[int, int]
+
+
+class _RationaleBatcher:
+    """Sessions waiting for rationales; once enough steps wait, they are filled and appended.
+
+    Holds the pending sessions, how many of their steps need a rationale, and how many
+    backend calls were made (each call samples with the next seed), and counts what it
+    does into ``report``.
+    """
+
+    def __init__(self, backend: Backend, partial: Path, report: SynthesisReport, *, config: GenerationConfig,
+                 overwrite: bool, batch_size: int, max_page_chars: int) -> None:
+        self.backend, self.partial, self.report, self.config = backend, partial, report, config
+        self.overwrite, self.batch_size, self.max_page_chars = overwrite, batch_size, max_page_chars
+        self.pending: list[Session] = []
+        self.pending_steps = 0
+        self.calls = 0
+
+    def add(self, session: Session) -> bool:
+        """Queue ``session``; flush when a batch of steps waits. Whether it flushed."""
+        self.pending.append(session)
+        self.pending_steps += sum(_needs_rationale(s, self.overwrite) for s in session.steps)
+        return self.flush() if self.pending_steps >= self.batch_size else False
+
+    def flush(self) -> bool:
+        """Fill the pending sessions' rationales and append them to the partial file. Whether any were."""
+        if not self.pending:
+            return False
+        rationales = self._rationales()
+        _append_lines(self.partial, [json_text(self._filled(si, session, rationales).to_dict())
+                                     for si, session in enumerate(self.pending)])
+        self.report.sessions_written += len(self.pending)
+        self.pending, self.pending_steps = [], 0
+        return True
+
+    def _rationales(self) -> dict[_StepKey, str | None]:
+        """A cleaned rationale (``None``: unusable) for every pending step that needs one."""
+        jobs = [(si, ti) for si, s in enumerate(self.pending) for ti, st in enumerate(s.steps)
+                if _needs_rationale(st, self.overwrite)]
+        out: dict[_StepKey, str | None] = {}
+        for start in range(0, len(jobs), self.batch_size):
+            out.update(self._generate(jobs[start:start + self.batch_size]))
+        return out
+
+    def _generate(self, chunk: Sequence[_StepKey]) -> dict[_StepKey, str | None]:
+        """One backend call for ``chunk``; counts its tokens and lists unusable answers."""
+        messages = [rationale_messages(self.pending[si], ti, max_page_chars=self.max_page_chars) for si, ti in chunk]
+        gens = self.backend.generate(messages, replace(self.config, seed=self.config.seed + self.calls))
+        self.calls += 1
+        out: dict[_StepKey, str | None] = {}
+        for (si, ti), gen in zip(chunk, gens, strict=True):
+            out[(si, ti)] = clean_rationale(gen.text)
+            self.report.prompt_tokens += gen.prompt_tokens or 0
+            self.report.completion_tokens += gen.completion_tokens or 0
+            if out[(si, ti)] is None:
+                self.report.failures.append(f"{self.pending[si].session_id} step {ti}: {gen.text[:80]!r}")
+        return out
+
+    def _filled(self, si: int, session: Session, rationales: dict[_StepKey, str | None]) -> Session:
+        """``session`` with its new rationales (none where the answer was unusable), counted."""
+        steps = []
+        for ti, step in enumerate(session.steps):
+            if (si, ti) not in rationales:
+                self.report.steps_kept += bool(step.rationale)
+                steps.append(step)
+            elif rationales[(si, ti)] is None:
+                self.report.steps_failed += 1
+                steps.append(step.with_rationale(None, None))
+            else:
+                self.report.steps_synthesized += 1
+                steps.append(step.with_rationale(rationales[(si, ti)], SYNTHESIZED))
+        return replace(session, steps=tuple(steps))
+
+
+def _print_progress(report: SynthesisReport, total: int, started: float) -> None:
+    print(f"[synthesize] {report.sessions_written + report.sessions_resumed}/{total} sessions, "
+          f"{report.steps_synthesized} rationales, {report.steps_failed} failed, "
+          f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def _as_corpus(sessions: Sequence[Session]) -> Corpus:
+    return sessions if isinstance(sessions, Corpus) else ListCorpus(list(sessions))
+
+
 def synthesize_corpus(corpus: Sequence[Session], backend: Backend, output: str | os.PathLike[str], *,
                       config: GenerationConfig = DEFAULT_CONFIG, overwrite: bool = False,
                       limit: int | None = None, batch_size: int = 16,
@@ -211,8 +308,7 @@ def synthesize_corpus(corpus: Sequence[Session], backend: Backend, output: str |
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if limit is not None and limit < 0:
-        raise ValueError(f"limit must be >= 0, got {limit}")
+    sessions = first_sessions(_as_corpus(corpus), limit)
     started = time.perf_counter()
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -222,70 +318,18 @@ def synthesize_corpus(corpus: Sequence[Session], backend: Backend, output: str |
     done |= {s.session_id for s in _read_sessions(partial, repair=True)}
     report.sessions_resumed = len(done)
 
-    total = len(corpus) if limit is None else min(limit, len(corpus))
-    pending: list[Session] = []
-    pending_steps = 0
-    calls = 0
+    batcher = _RationaleBatcher(backend, partial, report, config=config, overwrite=overwrite,
+                                batch_size=batch_size, max_page_chars=max_page_chars)
+    for session in sessions:
+        if session.session_id not in done:
+            done.add(session.session_id)
+            if batcher.add(session) and progress:
+                _print_progress(report, len(sessions), started)
+    if batcher.flush() and progress:
+        _print_progress(report, len(sessions), started)
 
-    def flush() -> None:
-        nonlocal pending, pending_steps, calls
-        if not pending:
-            return
-        jobs = [(si, ti) for si, s in enumerate(pending) for ti, st in enumerate(s.steps)
-                if _needs_rationale(st, overwrite)]
-        results: dict[tuple[int, int], str | None] = {}
-        for start in range(0, len(jobs), batch_size):
-            chunk = jobs[start:start + batch_size]
-            messages = [rationale_messages(pending[si], ti, max_page_chars=max_page_chars) for si, ti in chunk]
-            gens = backend.generate(messages, replace(config, seed=config.seed + calls))
-            calls += 1
-            for (si, ti), gen in zip(chunk, gens, strict=True):
-                results[(si, ti)] = clean_rationale(gen.text)
-                report.prompt_tokens += gen.prompt_tokens or 0
-                report.completion_tokens += gen.completion_tokens or 0
-                if results[(si, ti)] is None:
-                    report.failures.append(f"{pending[si].session_id} step {ti}: {gen.text[:80]!r}")
-        lines = []
-        for si, session in enumerate(pending):
-            steps = []
-            for ti, step in enumerate(session.steps):
-                if (si, ti) not in results:
-                    report.steps_kept += bool(step.rationale)
-                    steps.append(step)
-                elif results[(si, ti)] is None:
-                    report.steps_failed += 1
-                    steps.append(step.with_rationale(None, None))
-                else:
-                    report.steps_synthesized += 1
-                    steps.append(step.with_rationale(results[(si, ti)], SYNTHESIZED))
-            lines.append(replace(session, steps=tuple(steps)).to_json())
-        with open(partial, "a", encoding="utf-8") as handle:
-            handle.write("".join(line + "\n" for line in lines))
-            handle.flush()
-            os.fsync(handle.fileno())
-        report.sessions_written += len(pending)
-        if progress:
-            print(f"[synthesize] {report.sessions_written + report.sessions_resumed}/{total} sessions, "
-                  f"{report.steps_synthesized} rationales, {report.steps_failed} failed, "
-                  f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
-        pending, pending_steps = [], 0
-
-    for index in range(total):
-        session = corpus[index]
-        if session.session_id in done:
-            continue
-        done.add(session.session_id)
-        pending.append(session)
-        pending_steps += sum(_needs_rationale(s, overwrite) for s in session.steps)
-        if pending_steps >= batch_size:
-            flush()
-    flush()
-
-    def all_sessions() -> Iterator[Session]:
-        yield from _read_sessions(output, repair=False)
-        yield from _read_sessions(partial, repair=False)
-
-    write_jsonl(all_sessions(), output, split=split)
+    write_jsonl(itertools.chain(_read_sessions(output, repair=False), _read_sessions(partial, repair=False)),
+                output, split=split)
     partial.unlink(missing_ok=True)
     report.seconds = time.perf_counter() - started
     return report

@@ -1,17 +1,28 @@
-"""Pieces SFT and GRPO share: precision and device choice, model loading, resume handling, LoRA."""
+"""Pieces SFT and GRPO share: precision and device choice, model loading, resume handling, LoRA,
+and the tail of a run (train, save ``final/``, evaluate, write the run card)."""
 
 from __future__ import annotations
 
 import logging
 import os
 import shutil
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .runcard import FINAL_DIR_NAME, latest_checkpoint, save_final_atomically
 
-__all__ = ["checkpointing_kwargs", "lora_config", "load_tokenizer", "precision", "resume_point", "save_final"]
+__all__ = [
+    "checkpointing_kwargs",
+    "finish_run",
+    "lora_config",
+    "load_tokenizer",
+    "precision",
+    "resume_point",
+    "save_final",
+]
 
 logger = logging.getLogger("agents.train")
 
@@ -150,3 +161,66 @@ class SharedRunOptions:
         "evaluate on the first N sessions", type=int))
     eval_max_new_tokens: int = field(default=256, metadata=field_help("answer length cap during evaluation"))
     eval_batch_size: int = field(default=8, metadata=field_help("sessions stepped together during evaluation"))
+
+
+def finish_run(trainer: Any, config: Any, *, kind: str, started: float, resume_from: Path | None,
+               train_corpus: Any, model_path: str | Path, eval_corpus: Any = None,
+               data_metrics: Mapping[str, Any] | None = None,
+               eval_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Train ``trainer`` (from ``resume_from``), save ``final/``, evaluate it, write the run card.
+
+    The tail SFT and GRPO share, so both resume, save, evaluate and record the same way.
+
+    Args:
+        trainer: the built TRL trainer; its ``processing_class`` is saved with the model.
+        config: the run's config (``SFTRunConfig`` or ``GRPORunConfig``).
+        kind: ``"sft"`` or ``"grpo"`` (the run card's kind).
+        started: ``time.time()`` when the run began (the card's ``wall_s``).
+        resume_from: the checkpoint to continue from (:func:`resume_point`), or ``None``.
+        train_corpus: the corpus trained on; its provenance goes into the card.
+        model_path: the starting model's folder.
+        eval_corpus: evaluate on this corpus object instead of ``config.corpus``/``eval_split``.
+        data_metrics: counts of the training data kept with the metrics.
+        eval_options: more :func:`~agents.train.evaluate.evaluate_model` arguments (GRPO's reward).
+
+    Returns:
+        ``{"final_dir", "run_card", "resumed_from", "metrics"}``; ``run_card`` is ``None``
+        outside the main process.
+    """
+    from .runcard import write_run_card
+
+    out = Path(config.output_dir)
+    train_output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    final_dir = save_final(trainer, trainer.processing_class, out)
+    metrics: dict[str, Any] = {"train": dict(train_output.metrics), "log_history": list(trainer.state.log_history),
+                               "global_step": trainer.state.global_step, **(data_metrics or {})}
+    card = None
+    if trainer.accelerator.is_main_process:
+        if config.evaluate:
+            metrics["eval"] = _evaluate_final(final_dir, config, eval_corpus, out / "eval_samples.jsonl",
+                                              eval_options)
+        card = write_run_card(out, kind=kind, config=config, metrics=metrics, extra={
+            "corpus": train_corpus.describe(),
+            "model_path": str(model_path),
+            "resumed_from": str(resume_from) if resume_from else None,
+            "final_dir": str(final_dir),
+            "wall_s": time.time() - started,
+        })
+    return {"final_dir": final_dir, "run_card": card, "resumed_from": resume_from, "metrics": metrics}
+
+
+def _evaluate_final(final_dir: Path, config: Any, eval_corpus: Any, sample_log: Path,
+                    eval_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The trained model's metrics on ``eval_split``, with the per-step prompt the run used.
+
+    The prompt is the one evaluation shows and GRPO trains on: ``history``, ``token_budget``
+    and ``persona`` of the run's config.
+    """
+    from .datasets import resolve_corpus
+    from .evaluate import evaluate_model
+
+    source = eval_corpus if eval_corpus is not None else resolve_corpus(config.corpus, config.eval_split)
+    return evaluate_model(final_dir, source, split=config.eval_split, limit=config.eval_sessions,
+                          max_new_tokens=config.eval_max_new_tokens, batch_size=config.eval_batch_size,
+                          history=config.history, token_budget=config.token_budget, persona=config.persona,
+                          seed=config.seed, sample_log=sample_log, **(eval_options or {}))

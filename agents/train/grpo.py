@@ -14,7 +14,7 @@ the raw ones, before temperature [choice: the paper's p_t is the policy's distri
 KL to the frozen reference (the starting checkpoint: the SFT model, or the base model for
 the "no SFT" ablation) is TRL's k3 estimator weighted by ``beta``. Every reward component,
 the total and the share of groups whose rewards have zero variance go to the console and
-TensorBoard (``rewards/<preset>_<component>/mean``, ``zero_variance_group_share``).
+TensorBoard (``rewards/<preset>_<component>/mean``, TRL's ``frac_reward_zero_std``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from shop_env.context import DEFAULT_TOKEN_BUDGET, parse_history
@@ -143,22 +143,22 @@ def make_reward_funcs(reward: str = "shop_r1", *, self_certainty: bool = True, *
 
 
 def _trainer_class() -> type:
-    """Build the GRPOTrainer subclass on first use, so importing this module does not import TRL."""
+    """The GRPOTrainer subclass, built on first use so importing this module does not import TRL."""
     global _TRAINER_CLASS
-    if _TRAINER_CLASS is not None:
-        return _TRAINER_CLASS
+    if _TRAINER_CLASS is None:
+        _TRAINER_CLASS = _define_trainer_class()
+    return _TRAINER_CLASS
 
-    import torch
+
+def _define_trainer_class() -> type:
+    """Subclass TRL's ``GRPOTrainer`` to hand each completion's logit statistics to the rewards.
+
+    The share of groups without learning signal is TRL's own ``frac_reward_zero_std``.
+    """
     from trl import GRPOTrainer
-    from trl.trainer.utils import pad
-
-    from agents.backends.transformers_backend import char_offsets
-    from rewards.adapters import completion_text
-    from rewards.self_certainty import token_stats
-    from rewards.tokens import TokenInfo
 
     class _ShopR1GRPOTrainer(GRPOTrainer):
-        """``GRPOTrainer`` plus the rationale reward from the policy's own logits and group-variance logging."""
+        """``GRPOTrainer`` plus the rationale reward from the policy's own logits."""
 
         def __init__(self, *args: Any, self_certainty_batch_size: int = 4, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -170,83 +170,103 @@ def _trainer_class() -> type:
 
         def _generate(self, prompts: list) -> Any:
             output = super()._generate(prompts)
-            self._last_prompt_ids = [list(ids) for ids in output[0]]
+            self._last_prompt_ids = [list(ids) for ids in output[0]]  # the scoring stage needs them
             return output
 
-        @torch.no_grad()
         def completion_token_infos(self, prompt_ids: Sequence[Sequence[int]],
                                    completion_ids: Sequence[Sequence[int]], completions: Sequence[Any]) -> list[Any]:
             """TokenInfo (logsumexp, mean logit, offsets) of each completion under the current policy."""
-            tokenizer = self.processing_class
-            tokenizer = getattr(tokenizer, "tokenizer", tokenizer)  # a processor wraps the tokenizer
-            device = self.accelerator.device
-            pad_id = tokenizer.pad_token_id
-            infos: list[Any] = []
-            step = self.self_certainty_batch_size
-            for start in range(0, len(completion_ids), step):
-                p_list = [torch.tensor(list(ids), dtype=torch.long) for ids in prompt_ids[start:start + step]]
-                c_list = [torch.tensor(list(ids), dtype=torch.long) for ids in completion_ids[start:start + step]]
-                p = pad(p_list, padding_value=pad_id, padding_side="left")
-                pm = pad([torch.ones_like(x) for x in p_list], padding_value=0, padding_side="left")
-                c = pad(c_list, padding_value=pad_id, padding_side="right")
-                cm = pad([torch.ones_like(x) for x in c_list], padding_value=0, padding_side="right")
-                ids = torch.cat([p, c], dim=1).to(device)
-                mask = torch.cat([pm, cm], dim=1).to(device)
-                positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-                width = c.size(1)
-                with self.accelerator.autocast():
-                    logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                                        logits_to_keep=width + 1).logits
-                # logits[:, j] predicts token j + 1: the last width + 1 positions predict the completion
-                logits = logits[:, -(width + 1):-1, :]
-                lse, mean = token_stats(logits)
-                vocab = int(logits.shape[-1])
-                del logits
-                for row, cids in enumerate(c_list):
-                    n = len(cids)
-                    text = completion_text(completions[start + row])
-                    infos.append(TokenInfo(
-                        logsumexp=lse[row, :n].tolist(),
-                        mean_logit=mean[row, :n].tolist(),
-                        vocab_size=vocab,
-                        offsets=char_offsets(tokenizer, cids.tolist(), text),
-                    ))
-            return infos
+            return _completion_token_infos(self, prompt_ids, completion_ids, completions)
 
         def _calculate_rewards(self, inputs: list, prompts: list, completions: list,
                                completion_ids_list: list) -> Any:
-            added = False
-            if self._needs_token_info and self._last_prompt_ids is not None:
-                if len(self._last_prompt_ids) != len(completion_ids_list):
+            prompt_ids, self._last_prompt_ids = self._last_prompt_ids, None
+            infos = None
+            if self._needs_token_info and prompt_ids is not None:
+                if len(prompt_ids) != len(completion_ids_list):
                     raise RuntimeError("prompt ids of the last generation do not match the completions to score")
-                infos = self.completion_token_infos(self._last_prompt_ids, completion_ids_list, completions)
-                for row, info in zip(inputs, infos, strict=True):
-                    row[TOKEN_INFO_COLUMN] = info
-                added = True
-            try:
-                rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-            finally:
-                if added:
-                    for row in inputs:
-                        row.pop(TOKEN_INFO_COLUMN, None)
-                self._last_prompt_ids = None
-            self._log_group_variance(rewards_per_func)
-            return rewards_per_func
+                infos = self.completion_token_infos(prompt_ids, completion_ids_list, completions)
+            with _token_info_column(inputs, infos):
+                return super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
 
-        def _log_group_variance(self, rewards_per_func: Any) -> None:
-            """Log the share of groups whose total rewards are all equal (no learning signal)."""
-            mode = "train" if self.model.training else "eval"
-            group = self.num_generations if mode == "train" else self.num_generations_eval
-            if not group or group < 2 or rewards_per_func.size(0) % group:
-                return
-            weights = self.reward_weights.to(rewards_per_func.device).unsqueeze(0)
-            totals = (rewards_per_func * weights).nansum(dim=1).view(-1, group)
-            spread = totals.max(dim=1).values - totals.min(dim=1).values
-            share = (spread.abs() <= 1e-6).float().mean().item()
-            self._metrics[mode]["zero_variance_group_share"].append(share)
+    return _ShopR1GRPOTrainer
 
-    _TRAINER_CLASS = _ShopR1GRPOTrainer
-    return _TRAINER_CLASS
+
+@contextmanager
+def _token_info_column(inputs: list[dict[str, Any]], infos: Sequence[Any] | None) -> Iterator[None]:
+    """Each input row carries its completion's TokenInfo (the reward functions' keyword) while scoring."""
+    if infos is None:
+        yield
+        return
+    for row, info in zip(inputs, infos, strict=True):
+        row[TOKEN_INFO_COLUMN] = info
+    try:
+        yield
+    finally:
+        for row in inputs:
+            row.pop(TOKEN_INFO_COLUMN, None)
+
+
+def _completion_token_infos(trainer: Any, prompt_ids: Sequence[Sequence[int]],
+                            completion_ids: Sequence[Sequence[int]], completions: Sequence[Any]) -> list[Any]:
+    """TokenInfo of each completion, ``trainer.self_certainty_batch_size`` sequences per forward pass."""
+    import torch
+
+    tokenizer = getattr(trainer.processing_class, "tokenizer", trainer.processing_class)  # a processor wraps it
+    step = trainer.self_certainty_batch_size
+    infos: list[Any] = []
+    with torch.no_grad():
+        for start in range(0, len(completion_ids), step):
+            rows = slice(start, start + step)
+            infos += _chunk_token_infos(trainer, tokenizer, prompt_ids[rows], completion_ids[rows],
+                                        list(completions[rows]))
+    return infos
+
+
+def _chunk_token_infos(trainer: Any, tokenizer: Any, prompt_ids: Sequence[Sequence[int]],
+                       completion_ids: Sequence[Sequence[int]], completions: Sequence[Any]) -> list[Any]:
+    """TokenInfo of a few completions from one forward pass of the policy over prompt + completion."""
+    import torch
+
+    from agents.backends.transformers_backend import char_offsets
+    from rewards.adapters import completion_text
+    from rewards.tokens import TokenInfo
+
+    c_list = [torch.tensor(list(ids), dtype=torch.long) for ids in completion_ids]
+    lse, mean, vocab = _completion_logit_stats(trainer, prompt_ids, c_list, tokenizer.pad_token_id)
+    return [TokenInfo(logsumexp=lse[row, :len(cids)].tolist(), mean_logit=mean[row, :len(cids)].tolist(),
+                      vocab_size=vocab, offsets=char_offsets(tokenizer, cids.tolist(), completion_text(completion)))
+            for row, (cids, completion) in enumerate(zip(c_list, completions, strict=True))]
+
+
+def _completion_logit_stats(trainer: Any, prompt_ids: Sequence[Sequence[int]], completions: Sequence[Any],
+                            pad_id: int) -> tuple[Any, Any, int]:
+    """Per completion token: ``logsumexp`` and mean of the policy's raw logits, and the vocabulary size.
+
+    Prompts are left-padded and completions right-padded, so the completions line up at the end.
+    """
+    import torch
+    from trl.trainer.utils import pad
+
+    from rewards.self_certainty import token_stats
+
+    p_list = [torch.tensor(list(ids), dtype=torch.long) for ids in prompt_ids]
+    p = pad(p_list, padding_value=pad_id, padding_side="left")
+    pm = pad([torch.ones_like(x) for x in p_list], padding_value=0, padding_side="left")
+    c = pad(list(completions), padding_value=pad_id, padding_side="right")
+    cm = pad([torch.ones_like(x) for x in completions], padding_value=0, padding_side="right")
+    device = trainer.accelerator.device
+    ids = torch.cat([p, c], dim=1).to(device)
+    mask = torch.cat([pm, cm], dim=1).to(device)
+    positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+    width = c.size(1)
+    with trainer.accelerator.autocast():
+        logits = trainer.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                               logits_to_keep=width + 1).logits
+    # logits[:, j] predicts token j + 1: the last width + 1 positions predict the completion
+    logits = logits[:, -(width + 1):-1, :]
+    lse, mean = token_stats(logits)
+    return lse, mean, int(logits.shape[-1])
 
 
 _TRAINER_CLASS: type | None = None
@@ -360,36 +380,13 @@ def run_grpo(
     Returns:
         ``{"final_dir", "run_card", "resumed_from", "metrics"}``.
     """
-    from ._common import resume_point, save_final
-    from .datasets import resolve_corpus
-    from .evaluate import evaluate_model
-    from .runcard import write_run_card
+    from ._common import finish_run, resume_point
 
     started = time.time()
-    out = Path(config.output_dir)
-    resume_from = resume_point(out, config.resume)
+    resume_from = resume_point(config.output_dir, config.resume)
     trainer = build_grpo_trainer(config, corpus=corpus, callbacks=callbacks, extra_reward_funcs=extra_reward_funcs)
-    tokenizer = trainer.processing_class
-    train_output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    final_dir = save_final(trainer, tokenizer, out)
-    metrics: dict[str, Any] = {"train": dict(train_output.metrics), "log_history": list(trainer.state.log_history),
-                               "global_step": trainer.state.global_step, "train_prompts": len(trainer.train_dataset),
-                               "reward_functions": list(trainer.reward_func_names)}
-    if config.evaluate and trainer.accelerator.is_main_process:
-        eval_source = eval_corpus if eval_corpus is not None else resolve_corpus(config.corpus, config.eval_split)
-        metrics["eval"] = evaluate_model(final_dir, eval_source, split=config.eval_split, limit=config.eval_sessions,
-                                         max_new_tokens=config.eval_max_new_tokens,
-                                         batch_size=config.eval_batch_size, history=config.history,
-                                         token_budget=config.token_budget, persona=config.persona,
-                                         reward=config.reward, seed=config.seed,
-                                         sample_log=out / "eval_samples.jsonl")
-    card = None
-    if trainer.accelerator.is_main_process:
-        card = write_run_card(out, kind="grpo", config=config, metrics=metrics, extra={
-            "corpus": trainer.shop_r1_corpus.describe(),
-            "model_path": str(trainer.shop_r1_model_path),
-            "resumed_from": str(resume_from) if resume_from else None,
-            "final_dir": str(final_dir),
-            "wall_s": time.time() - started,
-        })
-    return {"final_dir": final_dir, "run_card": card, "resumed_from": resume_from, "metrics": metrics}
+    return finish_run(trainer, config, kind="grpo", started=started, resume_from=resume_from,
+                      train_corpus=trainer.shop_r1_corpus, model_path=trainer.shop_r1_model_path,
+                      eval_corpus=eval_corpus, eval_options={"reward": config.reward},
+                      data_metrics={"train_prompts": len(trainer.train_dataset),
+                                    "reward_functions": list(trainer.reward_func_names)})

@@ -103,15 +103,13 @@ def run_sft(
 
     from ._common import (
         checkpointing_kwargs,
+        finish_run,
         load_tokenizer,
         lora_config,
         precision,
         resume_point,
-        save_final,
     )
     from .datasets import build_sft_dataset, resolve_corpus
-    from .evaluate import evaluate_model
-    from .runcard import write_run_card
 
     started = time.time()
     out = Path(config.output_dir)
@@ -152,25 +150,6 @@ def run_sft(
                    if config.lora else None)
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
                          peft_config=peft_config, callbacks=list(callbacks))
-    train_output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    final_dir = save_final(trainer, tokenizer, out)
-    metrics: dict[str, Any] = {"train": dict(train_output.metrics), "log_history": list(trainer.state.log_history),
-                               "global_step": trainer.state.global_step, "train_examples": len(dataset)}
-    if config.evaluate and trainer.accelerator.is_main_process:
-        eval_source = eval_corpus if eval_corpus is not None else resolve_corpus(config.corpus, config.eval_split)
-        # the per-step prompt evaluation shows (and GRPO trains on): --history/--token-budget/--persona
-        metrics["eval"] = evaluate_model(final_dir, eval_source, split=config.eval_split, limit=config.eval_sessions,
-                                         max_new_tokens=config.eval_max_new_tokens,
-                                         batch_size=config.eval_batch_size, history=config.history,
-                                         token_budget=config.token_budget, persona=config.persona, seed=config.seed,
-                                         sample_log=out / "eval_samples.jsonl")
-    card = None
-    if trainer.accelerator.is_main_process:
-        card = write_run_card(out, kind="sft", config=config, metrics=metrics, extra={
-            "corpus": train_corpus.describe(),
-            "model_path": str(model_path),
-            "resumed_from": str(resume_from) if resume_from else None,
-            "final_dir": str(final_dir),
-            "wall_s": time.time() - started,
-        })
-    return {"final_dir": final_dir, "run_card": card, "resumed_from": resume_from, "metrics": metrics}
+    return finish_run(trainer, config, kind="sft", started=started, resume_from=resume_from,
+                      train_corpus=train_corpus, model_path=model_path, eval_corpus=eval_corpus,
+                      data_metrics={"train_examples": len(dataset)})
