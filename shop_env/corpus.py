@@ -94,7 +94,14 @@ class Corpus(Sequence[Session]):
             raise KeyError(f"session {session_id!r} is not in {self.source} split {self.split!r}") from None
 
     def step_counts(self) -> list[int]:
-        """Steps per session, in index order. Sources that know it cheaply override this."""
+        """Steps per session, in index order, without rendering pages where the source allows.
+
+        Sources that know it cheaply override this; a source with ``session_actions()`` (the
+        demo corpus: actions read from the specs) is counted from it; others load each session.
+        """
+        session_actions = getattr(self, "session_actions", None)
+        if callable(session_actions):
+            return [len(actions) for actions in session_actions()]
         return [len(self._load(i)) for i in range(len(self))]
 
     def get(self, session_id: str) -> Session:

@@ -117,6 +117,18 @@ class ShopSessionEnv(gym.Env[str, str]):
         max_steps: truncate an episode after this many steps.
         render_mode: ``None``, ``"ansi"`` (readable text) or ``"html"`` (the current page).
         corpus_options: extra options for the corpus loader (e.g. ``{"config": "full"}``).
+        vector_kwargs: ignored by the env; ``gymnasium.make_vec`` reads it from a registered
+            spec (``ShopR1-Step-v0`` sets ``autoreset_mode=SAME_STEP``).
+
+    ## Vector Envs
+
+    ``gymnasium.make_vec(id, n, vectorization_mode="async")`` works with its defaults: the
+    observation space has shared-memory support (a 4 MiB slot per sub-env,
+    ``observation_space.shared_memory_bytes``; a larger observation raises with the fix),
+    ``envs.action_space.sample()`` draws each sub-env's answer on that sub-env's own page
+    (the page travels with the observation in shared memory), and ``ShopR1-Step-v0`` resets
+    in the same step (``AutoresetMode.SAME_STEP``), so no step is spent on a reset. Counting
+    the steps of a split (``episode="step"``) reads the actions only, never renders a page.
     """
 
     metadata = {"render_modes": ["ansi", "html"], "render_fps": 1}
@@ -139,8 +151,11 @@ class ShopSessionEnv(gym.Env[str, str]):
         max_steps: int | None = None,
         render_mode: str | None = None,
         corpus_options: Mapping[str, Any] | None = None,
+        vector_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         from rewards import get_reward
+
+        del vector_kwargs  # read by gymnasium.make_vec from the registered spec, not by the env
 
         if episode not in _EPISODE_MODES:
             raise ValueError(f"episode must be one of {_EPISODE_MODES}, got {episode!r}")
@@ -168,8 +183,9 @@ class ShopSessionEnv(gym.Env[str, str]):
         self.episode_mode, self.order, self.shard = episode, order, shard
         self.with_candidates, self.max_steps, self.render_mode = with_candidates, max_steps, render_mode
 
-        self.observation_space = StringSpace()
         self.action_space = ResponseSpace()
+        # paired: in an AsyncVectorEnv the current page rides with the observation in shared memory
+        self.observation_space = StringSpace(page_source=self.action_space)
 
         self._episodes: list[tuple[int, int]] | None = None
         self._order_idx: np.ndarray | None = None
