@@ -109,6 +109,35 @@ class Action:
         return "terminate()"
 
 
+def _screenshot_field(value: str | bytes | None) -> dict[str, str]:
+    """A step's screenshot as JSON: ``{"screenshot": path}`` or ``{"screenshot_png": base64}``; nothing when unset."""
+    if value is None:
+        return {}
+    if isinstance(value, bytes):
+        import base64
+
+        return {"screenshot_png": base64.b64encode(value).decode("ascii")}
+    return {"screenshot": value}
+
+
+def _screenshot_value(data: Mapping[str, Any]) -> str | bytes | None:
+    encoded = data.get("screenshot_png")
+    if encoded is not None:
+        import base64
+        import binascii
+
+        if not isinstance(encoded, str):
+            raise TypeError(f"screenshot_png must be a base64 string, got {type(encoded).__name__}")
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"screenshot_png is not base64: {exc}") from None
+    path = data.get("screenshot")
+    if path is not None and not isinstance(path, str):
+        raise TypeError(f"screenshot must be a path string, got {type(path).__name__}")
+    return path
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """One step of a session: the page the shopper saw and what they did on it.
@@ -116,7 +145,9 @@ class Step:
     ``html`` is the simplified HTML of the page *before* the action. ``rationale_source``
     says where a rationale came from: ``"human"`` (self-reported), ``"generated"`` (the
     demo corpus's scripted shopper) or ``"synthesized"`` (written by an LLM).
-    ``page_meta`` is treated as read-only.
+    ``page_meta`` is treated as read-only. ``screenshot`` is an optional PNG of the viewport
+    when the page was seen: a file path (a JSONL file stores it relative to its own folder;
+    its loader gives it back absolute) or the PNG bytes (stored base64 as ``screenshot_png``).
     """
 
     html: str
@@ -128,8 +159,11 @@ class Step:
     timestamp: str | None = None
     action_id: str | None = None
     page_meta: Mapping[str, Any] = field(default_factory=dict)
+    screenshot: str | bytes | None = None
 
     def __post_init__(self) -> None:
+        if self.screenshot is not None and not isinstance(self.screenshot, (str, bytes)):
+            raise TypeError(f"Step.screenshot must be a path, PNG bytes or None, got {type(self.screenshot).__name__}")
         if not isinstance(self.html, str):
             raise TypeError(f"Step.html must be a string, got {type(self.html).__name__}")
         if not isinstance(self.action, Action):
@@ -148,7 +182,15 @@ class Step:
             "timestamp": self.timestamp,
             "action_id": self.action_id,
             "page_meta": dict(self.page_meta),
+            **_screenshot_field(self.screenshot),
         }
+
+    def screenshot_png(self) -> bytes | None:
+        """The screenshot's PNG bytes (read from its file when it is a path), or None."""
+        if isinstance(self.screenshot, str):
+            with open(self.screenshot, "rb") as handle:
+                return handle.read()
+        return self.screenshot
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Step:
@@ -166,6 +208,7 @@ class Step:
             timestamp=data.get("timestamp"),
             action_id=data.get("action_id"),
             page_meta=dict(data.get("page_meta") or {}),
+            screenshot=_screenshot_value(data),
         )
 
     def with_rationale(self, rationale: str | None, source: str | None) -> Step:

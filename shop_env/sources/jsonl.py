@@ -1,7 +1,10 @@
 """The project's own session format: JSON Lines, one :meth:`Session.to_dict` per line.
 
 Format: each non-blank line is a JSON object, ``Session.to_dict()`` plus an optional
-``"split"`` key (``"train"``, ``"valid"`` or ``"test"``). Files may be gzip-compressed
+``"split"`` key (``"train"``, ``"valid"`` or ``"test"``). A step's optional screenshot is a
+``"screenshot"`` path, relative to the file's folder (the loader makes it absolute, the
+writers relative again when it lies under the output's folder), or ``"screenshot_png"``
+(base64 PNG bytes). Files may be gzip-compressed
 (``.jsonl.gz``; detected by content, not name). Users bring their own logs in this format;
 ``python -m shop_env.data convert`` writes any source to it.
 
@@ -102,6 +105,8 @@ def session_from_record(record: Any, *, file: str = "<jsonl>", row: int | None =
             _check_optional_str(step.get(key), file, row, f"{where}.{key}")
         if step.get("page_meta") is not None and not isinstance(step.get("page_meta"), Mapping):
             raise CorpusError("page_meta must be an object", file=file, row=row, field=f"{where}.page_meta")
+        for key in ("screenshot", "screenshot_png"):
+            _check_optional_str(step.get(key), file, row, f"{where}.{key}")
     if record.get("outcome", "terminate") not in OUTCOMES:
         raise CorpusError(f"outcome must be one of {OUTCOMES}, got {record.get('outcome')!r}",
                           file=file, row=row, field="outcome")
@@ -109,10 +114,32 @@ def session_from_record(record: Any, *, file: str = "<jsonl>", row: int | None =
     for key in ("persona", "metadata"):
         if record.get(key) is not None and not isinstance(record.get(key), Mapping):
             raise CorpusError(f"{key} must be an object or null", file=file, row=row, field=key)
+    if file != "<jsonl>" and any(isinstance(step.get("screenshot"), str) for step in steps):
+        record = {**record, "steps": [_absolute_screenshot(step, Path(file).resolve().parent) for step in steps]}
     try:
         return Session.from_dict(record)
     except (TypeError, ValueError) as exc:
         raise CorpusError(str(exc), file=file, row=row) from None
+
+
+def _absolute_screenshot(step: Mapping[str, Any], folder: Path) -> Mapping[str, Any]:
+    """A step whose screenshot path, stored relative to its JSONL file's folder, is absolute."""
+    path = step.get("screenshot")
+    if not isinstance(path, str) or os.path.isabs(path):
+        return step
+    return {**step, "screenshot": str(folder / path)}
+
+
+def _relative_screenshots(record: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """Screenshot paths inside ``folder`` written relative to it (so the files move with the JSONL)."""
+    for step in record["steps"]:
+        path = step.get("screenshot")
+        if isinstance(path, str) and os.path.isabs(path):
+            try:
+                step["screenshot"] = Path(path).resolve().relative_to(folder).as_posix()
+            except ValueError:
+                pass
+    return record
 
 
 # --------------------------------------------------------------------------- writing
@@ -132,8 +159,10 @@ def _write_records(records: Iterable[Mapping[str, Any]], path: str | Path) -> in
     return count
 
 
-def _record(session: Session, split: str | None) -> dict[str, Any]:
+def _record(session: Session, split: str | None, folder: Path | None = None) -> dict[str, Any]:
     record = session.to_dict()
+    if folder is not None:
+        record = _relative_screenshots(record, folder)
     if split is not None:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
@@ -149,16 +178,19 @@ def write_jsonl(sessions: Iterable[Session], path: str | Path, *, split: str | N
         path: output file; an existing file is replaced only once writing succeeded.
         split: if given, every line carries ``"split": split``.
     """
-    return _write_records((_record(s, split) for s in sessions), path)
+    folder = Path(path).resolve().parent
+    return _write_records((_record(s, split, folder) for s in sessions), path)
 
 
 def write_jsonl_splits(splits: Mapping[str, Iterable[Session]], path: str | Path) -> int:
     """Write several splits into one file, each line tagged with its split (so loading restores them)."""
 
+    folder = Path(path).resolve().parent
+
     def records() -> Iterator[dict[str, Any]]:
         for name, sessions in splits.items():
             for session in sessions:
-                yield _record(session, name)
+                yield _record(session, name, folder)
 
     return _write_records(records(), path)
 
