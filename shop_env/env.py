@@ -26,6 +26,7 @@ from .spaces import ResponseSpace, StringSpace
 __all__ = ["ShopSessionEnv", "describe_env"]
 
 _EPISODE_MODES = ("session", "step")
+_OBSERVATIONS = ("text", "text+screenshot")
 _ORDERS = ("shuffle", "sequential")
 
 
@@ -119,6 +120,13 @@ class ShopSessionEnv(gym.Env[str, str]):
         corpus_options: extra options for the corpus loader (e.g. ``{"config": "full"}``).
         vector_kwargs: ignored by the env; ``gymnasium.make_vec`` reads it from a registered
             spec (``ShopR1-Step-v0`` sets ``autoreset_mode=SAME_STEP``).
+        observation: ``"text"`` (the user turn, a string) or ``"text+screenshot"`` (for VLM
+            agents: a dict with ``"text"`` and ``"screenshot"``, the page's viewport as a
+            720x1280x3 uint8 array; the PNG bytes are in ``info["screenshot_png"]``). A step's
+            own screenshot is used; demo corpus steps are rendered through the served store in
+            headless Chromium on demand and cached (:class:`shop_env.browser.DemoScreenshots`,
+            the ``[browser]`` extra); a step with neither shows a white image and
+            ``info["screenshot_source"]`` is ``"missing"``.
 
     ## Vector Envs
 
@@ -152,8 +160,12 @@ class ShopSessionEnv(gym.Env[str, str]):
         render_mode: str | None = None,
         corpus_options: Mapping[str, Any] | None = None,
         vector_kwargs: Mapping[str, Any] | None = None,
+        observation: str = "text",
     ) -> None:
         from rewards import get_reward
+
+        if observation not in _OBSERVATIONS:
+            raise ValueError(f"observation must be one of {_OBSERVATIONS}, got {observation!r}")
 
         del vector_kwargs  # read by gymnasium.make_vec from the registered spec, not by the env
 
@@ -186,6 +198,17 @@ class ShopSessionEnv(gym.Env[str, str]):
         self.action_space = ResponseSpace()
         # paired: in an AsyncVectorEnv the current page rides with the observation in shared memory
         self.observation_space = StringSpace(page_source=self.action_space)
+        self.observation_mode = observation
+        self._screenshots: Any = None
+        if observation != "text":
+            from gymnasium import spaces
+
+            from .browser import VIEWPORT
+
+            self.observation_space = spaces.Dict({
+                "text": self.observation_space,
+                "screenshot": spaces.Box(0, 255, (VIEWPORT["height"], VIEWPORT["width"], 3), np.uint8),
+            })
 
         self._episodes: list[tuple[int, int]] | None = None
         self._order_idx: np.ndarray | None = None
@@ -271,7 +294,8 @@ class ShopSessionEnv(gym.Env[str, str]):
         self._t, self._start, self._steps_taken, self._done = start, start, 0, False
         self._last_scored = None
         obs = self._ctx.observation(self._t)
-        return obs, self._info()
+        info = self._info()
+        return self._observe(obs, info), info
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """Score ``action`` (answer text, or an object with ``.text`` and ``.token_info``)."""
@@ -290,7 +314,38 @@ class ShopSessionEnv(gym.Env[str, str]):
         truncated = not terminated and self.max_steps is not None and self._steps_taken >= self.max_steps
         self._done = terminated or truncated
         obs = "" if self._done else self._ctx.observation(self._t)  # type: ignore[union-attr]
-        return obs, float(breakdown.total), terminated, truncated, self._info()
+        info = self._info()
+        return self._observe(obs, info), float(breakdown.total), terminated, truncated, info
+
+    def _observe(self, text: str, info: dict[str, Any]) -> Any:
+        """The observation in the configured mode (text, or text and the page's screenshot)."""
+        if self.observation_mode == "text":
+            return text
+        from .browser import VIEWPORT, decode_png
+
+        step = self.current_step
+        png, source = None, "missing"
+        if step is not None:
+            png = step.screenshot_png()
+            source = "step" if png is not None else source
+            if png is None and self.corpus.source == "demo" and self._session is not None:
+                if self._screenshots is None:
+                    from .browser import DemoScreenshots
+
+                    self._screenshots = DemoScreenshots()
+                png, source = self._screenshots.png(self._session.session_id, self._t), "rendered"
+        info["screenshot_png"], info["screenshot_source"] = png, source
+        if png is None:
+            image = np.full((VIEWPORT["height"], VIEWPORT["width"], 3), 255, dtype=np.uint8)
+        else:
+            image = decode_png(png)
+        return {"text": text, "screenshot": image}
+
+    def close(self) -> None:
+        if self._screenshots is not None:
+            self._screenshots.close()
+            self._screenshots = None
+        super().close()
 
     def render(self) -> str | None:
         if self.render_mode is None:
