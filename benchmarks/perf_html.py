@@ -51,12 +51,14 @@ from shop_env.html._rules import (
 )
 
 __all__ = [
+    "HOSTILE_PAGES",
     "PAGE_KINDS",
     "REAL_PAGES",
     "name_quality_row",
     "reference_candidate_names",
     "reference_simplify",
     "run",
+    "hostile_rows",
     "store_page",
     "without_names",
 ]
@@ -863,6 +865,7 @@ def run(quick: bool = False) -> list[dict]:
             }
         )
     rows.append(name_quality_row(quick))
+    rows.extend(hostile_rows())
     return rows
 
 
@@ -902,6 +905,41 @@ def name_quality_row(quick: bool = False) -> dict:
         if source.startswith("real") else None,
         "note": f"python -m shop_env.html.quality on {len(pages)} {source}; reference: issue 19's target",
     }
+
+
+#: Issue 19's hostile pages: each must simplify in under a second.
+HOSTILE_PAGES = {
+    "nested_div_button_1000": lambda: "<div><button>x" * 1000,
+    "deep_div_40000": lambda: "<div>" * 40_000 + "<a href=#>deep</a>" + "</div>" * 40_000,
+    "deep_div_link_40000": lambda: "<div><a>x" * 40_000,
+    "p_then_span_50000": lambda: "<p>" + "<span>t</span>" * 50_000,
+    "p_then_span_100000": lambda: "<p>" + "<span>t</span>" * 100_000,
+    "hidden_siblings_50000": lambda: "<div>" + "<i hidden>h</i>t" * 50_000,
+}
+HOSTILE_LIMIT_S = 1.0
+
+
+def hostile_rows() -> list[dict]:
+    """Seconds to simplify each of issue 19's hostile pages, and output size against input."""
+    rows = []
+    for name, build in HOSTILE_PAGES.items():
+        page = build()
+        start = time.perf_counter()
+        out = simplify(page)
+        seconds = time.perf_counter() - start
+        rows.append(
+            {
+                "name": f"html.hostile.{name}",
+                "value": round(seconds, 3),
+                "unit": "s",
+                "reference": HOSTILE_LIMIT_S,
+                "ratio": round(len(out) / len(page), 2),
+                "ok": seconds < HOSTILE_LIMIT_S,
+                "page_kb": round(len(page) / 1000, 1),
+                "note": "ratio: output / input size; reference: issue 19's limit",
+            }
+        )
+    return rows
 
 
 def _print_table(rows: list[dict]) -> None:

@@ -5,7 +5,8 @@ button; told apart only by counters their names say nothing. An item segment nam
 tile's own title (``search_results.tiger_rice_cooker_10_cup.add_to_cart``) says which tile.
 
 - **Which elements are items.** Siblings that share a tag and first class (digits ignored),
-  are no section, and each hold at least :data:`MIN_ITEM_TARGETS` interactable elements,
+  are no landmark (``nav``, ``form``, a labelled container...) nor a section of their own
+  (``#breadcrumbs`` beside ``#reviews``), and each hold at least :data:`MIN_ITEM_TARGETS` interactable elements,
   two or more of them;
   or any element a store marks as a product (``data-asin``, ``data-product-id``,
   ``data-item-id``, ``data-sku``, ``itemtype=.../Product``).
@@ -22,13 +23,14 @@ tile's own title (``search_results.tiger_rice_cooker_10_cup.add_to_cart``) says 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from lxml import etree
 
-from ._measures import is_measure, label_text, measure_role, words_of
+from ._measures import UNIT_WORDS, is_measure, label_text, measure_role, measure_words, words_of
 from ._rules import first_token, text_pieces
-from ._sections import heading_level
+from ._sections import heading_level, is_landmark
 
 __all__ = ["MIN_ITEM_TARGETS", "Item", "find_item", "item_children"]
 
@@ -64,13 +66,14 @@ def _signature(element: etree._Element) -> tuple[str, str]:
     return element.tag, _DIGITS_RE.sub("", classes[0]) if classes else ""
 
 
-def item_children(parent: etree._Element, targets: dict, is_section) -> list[etree._Element]:  # noqa: ANN001
+def item_children(parent: etree._Element, targets: dict, section_of) -> list[etree._Element]:  # noqa: ANN001
     """The children of ``parent`` that are repeated items (see the module docstring).
 
     Args:
         parent: Any element.
         targets: Element -> number of interactable elements in its subtree.
-        is_section: Whether a child is a section (a section is never an item).
+        section_of: Element -> its section segment (``""`` for none). A member whose section
+            differs from every other member's is a section of its own, not a list item.
     """
     groups: dict[tuple[str, str], list[etree._Element]] = {}
     marked = []
@@ -80,14 +83,27 @@ def item_children(parent: etree._Element, targets: dict, is_section) -> list[etr
         if _marked_product(child):
             marked.append(child)
             continue
-        if is_section(child):
+        if is_landmark(child):
             continue
         groups.setdefault(_signature(child), []).append(child)
     out = list(marked)
     for members in groups.values():
+        if len(members) < 2:
+            continue
+        sections = Counter(section_of(member) for member in members)
+        members = [member for member in members if not section_of(member) or sections[section_of(member)] > 1]
         if len(members) >= 2:
             out.extend(members)
     return out
+
+
+def _title_text(text: str) -> str:
+    """A title as names may hold it: a short title with numbers (``Travel Kettle 0.5 L``) is a
+    measure by the rule, so it gives its words without numbers; a mere price or count none."""
+    if not is_measure(text):
+        return text if text.strip() else ""
+    words = [word for word in measure_words(text) if word not in UNIT_WORDS]
+    return " ".join(measure_words(text)) if words else ""
 
 
 def find_item(element: etree._Element, kinds: dict) -> Item | None:  # noqa: ANN001
@@ -131,13 +147,13 @@ def _find_item(element: etree._Element, kinds: dict) -> Item | None:  # noqa: AN
         if not product and node.text and is_measure(node.text) and measure_role(node.text) in ("price", "rating"):
             product = True
         if heading is None and heading_level(node) >= 2 and first_token(node.get("role")) != "button":
-            text = label_text(node)
-            if text.strip() and not is_measure(text):
+            text = _title_text(label_text(node))
+            if text:
                 heading = (text, node)
         if node in kinds:
-            text = label_text(node)
+            text = _title_text(label_text(node))
             count = len(words_of(text))
-            if count > best_words and not is_measure(text):
+            if count > best_words:
                 best_words = count
                 best_link = (text, node)
             elif not text.strip() and image_link is None:

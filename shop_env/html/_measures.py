@@ -139,7 +139,7 @@ def label_slug(text: str | None, max_chars: int) -> str:
     return role
 
 
-def label_text(element, max_chars: int = 400, max_nodes: int = 300) -> str:  # noqa: ANN001 - an lxml element
+def label_text(element, max_chars: int = 400, max_nodes: int = 64) -> str:  # noqa: ANN001 - an lxml element
     """The text an element shows, without its measure pieces (``Cart <b>0</b>`` -> ``Cart``).
 
     Only when every piece is a measure is the whole text returned (``<b>$13</b>.97``).

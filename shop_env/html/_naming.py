@@ -69,6 +69,13 @@ MAX_NAME_CHARS = 120
 #: Longest item segment (an item's title).
 ITEM_SLUG_CHARS = 48
 _HAS_DIGIT_RE = re.compile(r"\d")
+# How far up an enclosing <label> (or an item's title element) is looked for.
+_LABEL_ANCESTORS = 8
+# How many descendants are searched for an image's alt.
+_ALT_SCAN_NODES = 40
+# Most children of a wrapper whose text may label an unlabelled control inside it.
+_NEARBY_CHILDREN = 3
+_BARE_NUMBER_RE = re.compile(r"\s*\d+\s*")
 # Words of a label or an item read to tell namesakes apart.
 _DISTINGUISH_WORDS = 24
 # Room kept for a collision counter ("_123456") inside MAX_NAME_CHARS.
@@ -114,17 +121,16 @@ def is_simplified_page(root: etree._Element, drop_tags: frozenset[str]) -> bool:
     ``class``, ``href``, ``src``, scripts); OPeRA pages, the demo corpus and simplify's own
     output always are.
     """
-    allowed = ALLOWED_ATTRIBUTES
-    for element in root.iter():
-        tag = element.tag
-        if not isinstance(tag, str):
-            continue
-        if tag in drop_tags or tag == "title":
-            return False
-        keys = element.keys()
-        if keys and not allowed.issuperset(keys):
-            return False
-    return True
+    return not _RAW_MARKS_XPATH(root, drop=" ".join(sorted(drop_tags | {"title"})))
+
+
+# Any element whose tag simplification drops, or any attribute outside the allowed set
+# (one C-level query instead of a Python loop over every element).
+_RAW_MARKS_XPATH = etree.XPath(
+    "boolean(//*[contains(concat(' ', $drop, ' '), concat(' ', local-name(), ' ')) or @*["
+    + " and ".join(f"local-name() != '{name}'" for name in sorted(ALLOWED_ATTRIBUTES))
+    + "]])"
+)
 
 
 @dataclass(slots=True)
@@ -139,6 +145,28 @@ class _Frame:
     blocks_headings: bool = False  # a clickable or an item: headings inside are labels, not sections
     heading: str = ""  # the last heading seen directly in this section
     item_roots: set = field(default_factory=set)
+    # The context it gives the elements inside, computed once from its parent's (so naming
+    # never walks the stack: nesting thousands deep stays linear).
+    prefix: tuple[str, ...] = ()  # a fixed name's segments
+    sections: tuple[str, ...] = ()
+    section_frame: _Frame | None = None  # whose heading is the current subsection
+    item_frame: _Frame | None = None
+    blocked: bool = False  # headings here are labels (inside a clickable or an item)
+
+    def enter(self, parent: _Frame) -> None:
+        """Take the context of ``parent`` and add this frame's own part."""
+        self.prefix, self.sections = parent.prefix, parent.sections
+        self.section_frame, self.item_frame, self.blocked = parent.section_frame, parent.item_frame, parent.blocked
+        if self.fixed:
+            self.prefix, self.sections = tuple(self.fixed.split(".")), ()
+            self.section_frame, self.item_frame, self.blocked = self, None, False
+        elif self.section and self.item_frame is None:  # inside an item, the item says where
+            if self.section not in self.sections:
+                self.sections = (*self.sections, self.section)
+            self.section_frame, self.blocked = self, False
+        if self.item is not None:
+            self.item_frame = self
+        self.blocked = self.blocked or self.blocks_headings
 
 
 @dataclass(slots=True)
@@ -159,6 +187,7 @@ class _Labeller:
 
     def __init__(self, body: etree._Element, max_chars: int) -> None:
         self.max_chars = max_chars
+        self._own_text: dict[etree._Element, str] = {}
         self.label_for: dict[str, etree._Element] = {}
         for label in body.iter("label"):
             target = label.get("for")
@@ -169,12 +198,19 @@ class _Labeller:
         return label_slug(normalize_space(text) if text else text, self.max_chars)
 
     def own_text(self, element: etree._Element) -> str:
-        return label_text(element)
+        """The element's :func:`label_text`, read once per element."""
+        text = self._own_text.get(element)
+        if text is None:
+            text = self._own_text[element] = label_text(element)
+        return text
 
     def leaf(self, element: etree._Element, kind: str) -> str:
         tag = element.tag
         if kind == KIND_CLICKABLE and tag != "select":
-            slug = self.slug(self.own_text(element))
+            text = self.own_text(element)
+            if tag != "option" and _BARE_NUMBER_RE.fullmatch(text):
+                return "page"  # a bare number to click: a page of results, told apart by place
+            slug = self.slug(text)
             if slug:
                 return slug
         input_type = (element.get("type") or "").lower() if tag == "input" else ""
@@ -194,11 +230,14 @@ class _Labeller:
             slug = self.slug(label_text(self.label_for[element_id]))
             if slug:
                 return slug
-        for label in element.iterancestors("label"):
-            slug = self.slug(label_text(label))
-            if slug:
-                return slug
-            break
+        for depth, ancestor in enumerate(element.iterancestors()):
+            if depth >= _LABEL_ANCESTORS:
+                break
+            if ancestor.tag == "label":
+                slug = self.slug(label_text(ancestor))
+                if slug:
+                    return slug
+                break
         if input_type == "search" or first_token(element.get("role")) == "searchbox":
             return "search_input"
         slug = self.nearby_text_slug(element)
@@ -207,16 +246,22 @@ class _Labeller:
         return slugify(first_token(element.get("role"))) or slugify(input_type) or slugify(tag)
 
     def nearby_text_slug(self, element: etree._Element) -> str:
-        """An unlabelled control's label from the text next to it (``<input type=submit>``
-        beside its ``<span>Label</span>``), looking at most two ancestors up."""
-        ancestor = element
+        """An unlabelled control's label from the text beside it in a small wrapper
+        (``<input type=submit>`` next to its ``<span>Label</span>``), two levels up at most."""
+        inner = element
         for _ in range(2):
-            ancestor = ancestor.getparent()
-            if ancestor is None or ancestor.tag in _DROPPED_TAGS:
+            parent = inner.getparent()
+            if parent is None or parent.tag in _DROPPED_TAGS or len(parent) > _NEARBY_CHILDREN:
                 return ""
-            text = label_text(ancestor, max_chars=120, max_nodes=12)
-            if text.strip():
-                return self.slug(text)
+            pieces = [parent.text or ""]
+            for sibling in parent:
+                if sibling is not inner:
+                    pieces.append(label_text(sibling, max_chars=120, max_nodes=12))
+                pieces.append(sibling.tail or "")
+            slug = self.slug(" ".join(piece for piece in pieces if piece.strip()))
+            if slug:
+                return slug
+            inner = parent
         return ""
 
     def item_leaf(self, element: etree._Element, kind: str, item: Item) -> str:
@@ -225,25 +270,35 @@ class _Labeller:
         label = text or element.get("value") or element.get("aria-label") or element.get("title") or ""
         if label and _ADD_TO_CART_RE.search(label):
             return "buy_now" if _BUY_NOW_RE.search(label) else "add_to_cart"
-        if item.title_element is not None and (
-            element is item.title_element or any(a is item.title_element for a in element.iterancestors())
-        ):
+        if item.title_element is not None and (element is item.title_element or _inside(element, item.title_element)):
             return "product_title"
         if not text.strip() and _first_alt(element) is not None and kind == KIND_CLICKABLE:
             return "product_image"
         return self.leaf(element, kind)
 
 
+def _inside(element: etree._Element, ancestor: etree._Element) -> bool:
+    """Whether ``ancestor`` is among the few nearest ancestors of ``element`` (bounded walk)."""
+    for depth, candidate in enumerate(element.iterancestors()):
+        if candidate is ancestor:
+            return True
+        if depth >= _LABEL_ANCESTORS:
+            return False
+    return False
+
+
 def _first_alt(element: etree._Element) -> str | None:
+    """The ``alt`` of the element or of an image among its first descendants (bounded)."""
     alt = element.get("alt")
     if alt:
         return alt
-    for index, image in enumerate(element.iter("img")):
-        alt = image.get("alt")
-        if alt:
-            return alt
-        if index > 4:
+    for index, node in enumerate(element.iterdescendants()):
+        if index >= _ALT_SCAN_NODES:
             break
+        if node.tag == "img":
+            alt = node.get("alt")
+            if alt:
+                return alt
     return None
 
 
@@ -298,14 +353,13 @@ def assign_names(body: etree._Element, simplified: bool, max_chars: int) -> dict
             slug = section_of[element] = section_slug(element, element.tag, max_chars)
         return slug
 
-    def is_section(element: etree._Element) -> bool:
-        return element not in kinds and bool(section(element))
 
     entries: list[_Entry] = []
     reserved = {name for name in fixed.values() if kept[name] <= 1}
     stack: list[_Frame] = [_Frame(body)]
+    stack[0].section_frame = stack[0]
     if targets.get(body, 0) >= 4:
-        stack[0].item_roots = set(item_children(body, targets, is_section))
+        stack[0].item_roots = set(item_children(body, targets, section))
     for event, element in etree.iterwalk(body, events=("start", "end")):
         if element is body:
             continue
@@ -313,10 +367,10 @@ def assign_names(body: etree._Element, simplified: bool, max_chars: int) -> dict
             if stack[-1].element is element:
                 stack.pop()
             level = heading_level(element)
-            if level >= 2 and not any(frame.blocks_headings for frame in _innermost_items(stack)):
+            if level >= 2 and not stack[-1].blocked:
                 slug = label_slug(normalize_space(label_text(element)), max_chars)
                 if slug:
-                    _innermost_section(stack).heading = slug
+                    stack[-1].section_frame.heading = slug
             continue
         tag = element.tag
         if not isinstance(tag, str):
@@ -343,8 +397,9 @@ def assign_names(body: etree._Element, simplified: bool, max_chars: int) -> dict
         else:
             frame.section = section(element)
         if targets.get(element, 0) >= 4:
-            frame.item_roots = set(item_children(element, targets, is_section))
+            frame.item_roots = set(item_children(element, targets, section))
         if frame.section or frame.fixed or frame.item or frame.blocks_headings or frame.item_roots:
+            frame.enter(parent_frame)
             stack.append(frame)
         if element in fixed:
             _set_first(element, "name", fixed[element])
@@ -352,47 +407,21 @@ def assign_names(body: etree._Element, simplified: bool, max_chars: int) -> dict
     return {element.get("name"): element for element in body.iter() if element.get("name") is not None}
 
 
-def _innermost_items(stack: list[_Frame]) -> list[_Frame]:
-    """The frames up to the innermost section (headings inside items or clickables are labels)."""
-    out = []
-    for frame in reversed(stack):
-        if frame.section or frame.fixed:
-            break
-        out.append(frame)
-    return out
-
-
-def _innermost_section(stack: list[_Frame]) -> _Frame:
-    for frame in reversed(stack):
-        if frame.section or frame.fixed:
-            return frame
-    return stack[0]
-
-
 def _entry(element: etree._Element, kind: str, stack: list[_Frame], labeller: _Labeller) -> _Entry:
     """The short and long segment lists of an interactable element, from its context."""
-    sections: list[str] = []
-    fixed_prefix: list[str] = []
-    item_frame = None
-    heading = stack[0].heading
-    for frame in stack[1:]:
-        if frame.fixed:
-            fixed_prefix = frame.fixed.split(".")
-            sections = []
-            heading = ""
-            item_frame = None
-        elif frame.section and item_frame is None:  # inside an item, the item says where
-            if frame.section not in sections:
-                sections.append(frame.section)
-            heading = frame.heading
-        if frame.item is not None:
-            item_frame = frame
+    context = stack[-1]
+    sections = list(context.sections)
+    fixed_prefix = list(context.prefix)
+    item_frame = context.item_frame
+    heading = context.section_frame.heading
     if heading and heading not in sections:
         path = [*sections, heading]
     else:
         path = sections
     short = path[:1] + path[-1:] if len(path) > 2 else list(path)
     long = path[:1] + path[-2:] if len(path) > 3 else list(path)
+    if item_frame is not None and path and path[-1] == item_frame.item_slug:
+        short, long = short[:-1], long[:-1]
     if item_frame is not None:
         item = item_frame.item
         if item.product:
@@ -407,7 +436,7 @@ def _entry(element: etree._Element, kind: str, stack: list[_Frame], labeller: _L
     label = labeller.own_text(element) if kind == KIND_CLICKABLE else ""
     label = label or element.get("aria-label") or element.get("title") or _first_alt(element) or ""
     entry.label_words = _wordy(words_of(label))[:_DISTINGUISH_WORDS]
-    entry.leaf_from_label = bool(label) and tail[-1] == slugify(label, labeller.max_chars)
+    entry.leaf_from_label = bool(label) and tail[-1] in (slugify(label, labeller.max_chars), labeller.slug(label))
     if item_frame is not None:
         entry.item_words = _wordy(item_frame.item.words)
     return entry
@@ -424,6 +453,9 @@ def _set_first(element: etree._Element, key: str, value: str) -> None:
     Values are set again, so characters lxml refuses to set (but parsed) become spaces,
     as the simplifier's whitespace rule would make them anyway.
     """
+    if not len(element.attrib):
+        element.set(key, _XML_INVALID_RE.sub(" ", value))
+        return
     items = [(k, v) for k, v in element.attrib.items() if k != key]
     element.attrib.clear()
     element.set(key, _XML_INVALID_RE.sub(" ", value))

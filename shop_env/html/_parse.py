@@ -36,6 +36,8 @@ _VOID_TAGS = frozenset(
 )
 # Characters lxml refuses in text and attribute values (XML 1.0 Char production).
 _XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Text codecs that are no page encodings: they encode host names or Python source.
+_NOT_PAGE_ENCODINGS = frozenset({"idna", "punycode", "raw_unicode_escape", "unicode_escape", "undefined"})
 # How many open elements an unmatched end tag may close: bounds the work on pathological input.
 _END_TAG_SEARCH = 128
 
@@ -73,13 +75,30 @@ def decode_html(raw: str | bytes | bytearray | memoryview) -> str:
         pass
     match = _META_CHARSET_RE.search(raw[:_CHARSET_SNIFF_BYTES])
     if match:
-        try:
-            encoding = codecs.lookup(match.group(1).decode("ascii")).name
-        except LookupError:
-            encoding = ""
-        if encoding:
-            return raw.decode(encoding, "replace")
+        decoded = _decode_declared(raw, match.group(1).decode("ascii", "replace"))
+        if decoded is not None:
+            return decoded
     return raw.decode("cp1252", "replace")
+
+
+def _decode_declared(raw: bytes, label: str) -> str | None:
+    """``raw`` in the page's declared charset, or ``None`` when that is no usable text encoding.
+
+    Python's codec registry also holds bytes-to-bytes and str-to-str transforms (``rot13``,
+    ``base64``, ``hex``, ``zlib``) and codecs that only work strictly (``idna``,
+    ``punycode``); a declared charset naming one of those is treated like an unknown one.
+    """
+    try:
+        info = codecs.lookup(label)
+    except LookupError:
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_PAGE_ENCODINGS:
+        return None
+    try:
+        text = raw.decode(info.name, "replace")
+    except (UnicodeError, LookupError, TypeError, ValueError):
+        return None
+    return text if isinstance(text, str) else None
 
 
 def parse_html(text: str) -> etree._Element:

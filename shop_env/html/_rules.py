@@ -224,7 +224,7 @@ def element_kind(tag: str, attrib) -> str | None:  # noqa: ANN001 - any mapping 
 
 
 #: Most nodes :func:`bounded_text` reads: a label is short, and a subtree may be huge or deep.
-TEXT_SCAN_NODES = 300
+TEXT_SCAN_NODES = 64
 #: Most characters :func:`bounded_text` gathers.
 TEXT_SCAN_CHARS = 400
 

@@ -8,12 +8,13 @@ marks up (in this order):
 2. the purpose of a form: ``search`` when it holds a search field, else its section words
    (below), else the label of its first submit button (a form whose button says "Add to
    Cart" is the ``add_to_cart`` section);
-3. the first heading inside a landmark or a section-word container;
-4. the landmark itself (``header``/``banner`` -> ``nav_bar``, ``footer`` -> ``footer``, ...);
-5. words of the container's ``id`` and ``class`` that are section words
+3. words of the container's ``id`` and ``class`` that are section words
    (:data:`SECTION_WORDS`: ``refinements``, ``search_results``, ``reviews``, ``buy_box``,
    ``product_options``, ``pagination``, ``breadcrumbs``, ...). Generated class names
-   (``css-1x2y3z``, ``sc-bdfBwQ``) are never words.
+   (``css-1x2y3z``, ``sc-bdfBwQ``) are never words;
+4. the first heading inside a carousel, dialog, menu or labelled-only landmark
+   (``section``, ``region``, ``group``);
+5. the landmark itself (``header``/``banner`` -> ``nav_bar``, ``footer`` -> ``footer``, ...).
 
 Text that is a measure (a count, a price, a rating, a date) gives only its other words.
 """
@@ -28,7 +29,7 @@ from lxml import etree
 from ._measures import label_slug, label_text
 from ._rules import first_token
 
-__all__ = ["LANDMARK_SLUGS", "SECTION_WORDS", "heading_level", "section_slug", "text_slug"]
+__all__ = ["LANDMARK_SLUGS", "SECTION_WORDS", "heading_level", "is_landmark", "section_slug", "text_slug"]
 
 #: Landmark tags and ARIA roles that are sections by themselves, and the segment they give
 #: when nothing labels them.
@@ -202,6 +203,8 @@ def section_slug(element: etree._Element, tag: str, max_chars: int) -> str:
     vocabulary = vocabulary_slug(element) if tag not in ("a", "button", "li", "span") else ""
     if not landmark and not vocabulary:
         return ""
+    if vocabulary and vocabulary not in _HEADED:
+        return vocabulary  # what the page calls it beats a landmark's generic word
     if vocabulary in _HEADED or landmark in _LABEL_ONLY or landmark in _HEADED:
         heading = _first_heading_text(element)
         slug = text_slug(heading, max_chars) if heading else ""
@@ -210,3 +213,12 @@ def section_slug(element: etree._Element, tag: str, max_chars: int) -> str:
     if landmark and landmark not in _LABEL_ONLY:
         return LANDMARK_SLUGS[landmark]
     return vocabulary
+
+
+def is_landmark(element: etree._Element) -> bool:
+    """A landmark tag or role, or a labelled container: a place of its own, never a list item."""
+    tag = element.tag
+    if tag in ("header", "nav", "footer", "aside", "form", "main", "dialog"):
+        return True
+    role = first_token(element.get("role"))
+    return (role in LANDMARK_SLUGS and role not in _LABEL_ONLY) or bool(element.get("aria-label"))

@@ -142,6 +142,7 @@ def _still_in_tree(elements: list[etree._Element], body: etree._Element) -> list
     return [element for element in body.iter() if element in wanted]
 
 
+_MAYBE_HIDDEN_XPATH = etree.XPath(".//*[@hidden or @style or self::input]")
 _VOID_TAGS = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
                         "source", "track", "wbr"})
 
@@ -383,13 +384,8 @@ def _remove_hidden(body: etree._Element) -> None:
     """Remove invisible subtrees (``hidden``, ``display:none``, hidden inputs), keeping tails."""
     fates = {}
     parents = []
-    for element in body.iter():
-        if not isinstance(element.tag, str):
-            continue
-        keys = element.keys()
-        if keys and ("hidden" in keys or "style" in keys or element.tag == "input") and _is_hidden(
-            element.tag, element.attrib
-        ):
+    for element in _MAYBE_HIDDEN_XPATH(body):
+        if _is_hidden(element.tag, element.attrib):
             parent = element.getparent()
             if parent is not None:
                 parents.append(parent)
