@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from shop_env.core.atomic import atomic_path
 from shop_env.core.types import ACTION_TYPES
 
 __all__ = ["metrics_from_records", "markdown_table", "predicted_types_table", "write_plots",
-           "write_comparison_plot", "format_rate"]
+           "write_comparison_plot", "format_rate", "plot_title", "wilson_interval"]
 
 
 def format_rate(value: Any, ci: Sequence[float] | None = None) -> str:
@@ -80,8 +81,23 @@ def predicted_types_table(results: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def wilson_interval(rate: float, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval (95% by default) of a rate over ``n`` steps; ``(0, 1)`` when ``n`` is 0."""
+    if n <= 0:
+        return (0.0, 1.0)
+    denom = 1.0 + z * z / n
+    centre = (rate + z * z / (2 * n)) / denom
+    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
 def write_plots(metrics: Mapping[str, Any], out_dir: str | os.PathLike, title: str) -> list[str]:
-    """Per-type accuracy bars and the action-type confusion matrix as PNG files."""
+    """Per-type accuracy bars and the action-type confusion matrix as PNG files.
+
+    ``title`` should name the run and the agent (benchmarks.run passes ``RUN / FOLDER (agent)``),
+    so a plot read on its own says what it shows. The per-type bars carry 95% Wilson intervals
+    over that type's steps; the confusion matrix prints every count, with row shares.
+    """
     try:
         import matplotlib
 
@@ -95,32 +111,53 @@ def write_plots(metrics: Mapping[str, Any], out_dir: str | os.PathLike, title: s
     per = metrics["per_type"]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     xs = range(len(types))
-    ex = [per[t]["exact_match"] or 0.0 for t in types]
-    ta = [per[t]["type_accuracy"] or 0.0 for t in types]
-    ax.bar([x - 0.2 for x in xs], ex, width=0.4, label="exact")
-    ax.bar([x + 0.2 for x in xs], ta, width=0.4, label="type")
+    for offset, key, label in ((-0.2, "exact_match", "exact"), (0.2, "type_accuracy", "type")):
+        values = [per[t][key] or 0.0 for t in types]
+        bounds = [wilson_interval(v, per[t]["support"]) for v, t in zip(values, types, strict=True)]
+        errors = [[max(0.0, v - lo) for v, (lo, _) in zip(values, bounds, strict=True)],
+                  [max(0.0, hi - v) for v, (_, hi) in zip(values, bounds, strict=True)]]
+        bars = ax.bar([x + offset for x in xs], values, width=0.4, label=label, yerr=errors, capsize=3)
+        for bar, v, t, (_, hi) in zip(bars, values, types, bounds, strict=True):
+            if per[t]["support"]:
+                ax.text(bar.get_x() + bar.get_width() / 2, min(hi + 0.02, 0.92), f"{v:.2f}", ha="center",
+                        va="bottom", fontsize=8)
     ax.set_xticks(list(xs), [f"{t}\n(n={per[t]['support']})" for t in types])
     ax.set_ylim(0, 1)
-    ax.set_ylabel("accuracy")
-    ax.set_title(title)
-    ax.legend()
+    ax.set_ylabel("accuracy (95% Wilson CI)")
+    ax.set_title(textwrap.fill(title, 80), fontsize=9)
+    ax.legend(fontsize=8)
     written.append(_save_figure(plt, fig, out / "per_type_accuracy.png"))
 
     conf = metrics["confusion"]
     matrix = [row + [u] for row, u in zip(conf["matrix"], conf["unparsed_by_gold"], strict=False)]
-    fig, ax = plt.subplots(figsize=(5, 4))
-    ax.imshow(matrix, cmap="Blues")
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    peak = max((v for row in matrix for v in row), default=0) or 1
+    ax.imshow(matrix, cmap="Blues", vmin=0, vmax=peak)
     cols = conf["labels"] + ["unparsed"]
     ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right")
     ax.set_yticks(range(len(conf["labels"])), conf["labels"])
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold")
     for i, row in enumerate(matrix):
+        total = sum(row)
         for j, v in enumerate(row):
-            ax.text(j, i, str(v), ha="center", va="center", fontsize=9)
-    ax.set_title(f"{title}: action types")
+            share = f"\n{v / total:.0%}" if total else ""
+            ax.text(j, i, f"{v:,}{share}", ha="center", va="center", fontsize=10,
+                    color="white" if v > peak / 2 else "black")
+    ax.set_title(textwrap.fill(title, 60) + "\naction types (count, share of the gold row)", fontsize=9)
     written.append(_save_figure(plt, fig, out / "confusion.png"))
     return written
+
+
+def plot_title(out_dir: str | os.PathLike, folder: str, payload: Mapping[str, Any]) -> str:
+    """``RUN / FOLDER: agent (model), N steps of SPLIT``: what a result's plots show."""
+    agent = payload.get("agent", folder)
+    model = payload.get("model")
+    data = payload.get("data", {})
+    who = f"{agent} ({Path(str(model)).name})" if model else str(agent)
+    where = f", {payload['metrics']['n']:,} steps of {data.get('source', '?')} {data.get('split', '')}".rstrip()
+    generated = " (GENERATED data)" if payload.get("generated_data") else ""
+    return f"{Path(out_dir).parent.name} / {folder}: {who}{where}{generated}"
 
 
 def write_comparison_plot(results: Mapping[str, Mapping[str, Any]], path: str | os.PathLike, title: str = "") -> str | None:

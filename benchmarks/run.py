@@ -82,17 +82,28 @@ class BenchmarkConfig:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BenchmarkConfig:
         values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
-        return cls(**values, progress=not args.no_progress)
+        # a progress bar's carriage returns only make sense on a terminal, not in a captured log
+        return cls(**values, progress=not args.no_progress and sys.stderr.isatty())
 
     @property
     def corpus_options(self) -> dict[str, Any]:
         return {"config": self.opera_config} if self.opera_config else {}
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: X)`` only where there is a default to show and the help names none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action) or text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m benchmarks.run``."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=_HelpFormatter)
     p.add_argument("--agent", action="append", help="random, majority, heuristic, oracle, prompted "
                    "(repeat for a comparison; default: the default suite)")
     p.add_argument("--model", default=None, help="for prompted: short name (smollm2-135m), model folder, "
@@ -108,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reward", default="shop_r1", help="reward preset or registered name")
     p.add_argument("--history", type=history_arg, default="full", help="full, latest or k (pages)")
     p.add_argument("--token-budget", type=int, default=None,
-                   help="observation token budget; none given: the env's 7,000")
+                   help="observation token budget (default: the env's 7,000; the default suite's model: 2,048)")
     p.add_argument("--tokenizer", default=None, metavar="MODEL",
                    help="count the token budget with this model's tokenizer for agents that have none (the "
                         "baselines), so they see the same page as that model; default: about 3 characters a token")
@@ -122,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-path", default="results/benchmark", help="results folder")
     p.add_argument("--log-samples", action="store_true", help="keep prompts in the sample log")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for CIs (0: none)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (there is none anyway when stderr is not a terminal)")
     return p
 
 
@@ -233,21 +245,31 @@ def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, 
 
 
 def _write_result_folder(out: Path, folder: str, payload: dict[str, Any]) -> None:
-    from .report import markdown_table, write_plots
+    from .report import markdown_table, plot_title, write_plots
 
     write_json_atomic(out / "results.json", payload)
     write_text_atomic(out / "results.md", markdown_table({folder: payload}))
-    write_plots(payload["metrics"], out, folder)
+    write_plots(payload["metrics"], out, plot_title(out, folder, payload))
 
 
-def print_table(results: dict[str, dict[str, Any]], header: str) -> None:
-    """Print the run's headline metrics, one row per agent, as a rich table."""
+def print_table(results: dict[str, dict[str, Any]], header: str, *, file: Any = None) -> None:
+    """Print the run's headline metrics, one row per agent.
+
+    On a terminal: a rich table. Elsewhere (a log, a pipe): the Markdown table of
+    ``summary.md``, plain text that no width cuts short.
+    """
     from rich.console import Console
     from rich.table import Table
 
     from shop_env.core.types import ACTION_TYPES
 
-    from .report import format_rate
+    from .report import format_rate, markdown_table
+
+    out = file or sys.stdout
+    if not (hasattr(out, "isatty") and out.isatty()):
+        print(header, file=out)
+        print(markdown_table(results), file=out, end="")
+        return
 
     table = Table(title=header, show_lines=False, caption="exact match with its 95% bootstrap CI over sessions; "
                   "all CIs in results.json and summary.md")
@@ -266,7 +288,7 @@ def print_table(results: dict[str, dict[str, Any]], header: str) -> None:
                       *(format_rate(per[t]["exact_match"]) for t in ACTION_TYPES),
                       format_rate(m["parse_failure_rate"]), f"{m['reward_mean']:.1f}",
                       str(res["data"]["sessions_run"]), f"{m['throughput']['steps_per_s']:.1f}")
-    console = Console(width=max(160, Console().width))
+    console = Console(file=out, width=max(160, Console(file=out).width))
     console.print(table)
 
 
