@@ -322,11 +322,11 @@ class Recorder:
             action = Action.type_and_submit(name, text)
         else:
             action = Action.click(name)
-        self._add(clean, action, message.get("url"), when, rationale, shot)
-        self.overheads.append(time.perf_counter() - start)
         if self.purchase(action):
             self.outcome = "purchase"
             self.done = True
+        self._add(clean, action, message.get("url"), when, rationale, shot)
+        self.overheads.append(time.perf_counter() - start)
 
     def _screenshot_now(self, raw: str) -> bytes | None:
         if self.screenshots is None:
