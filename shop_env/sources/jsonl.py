@@ -51,6 +51,7 @@ __all__ = [
     "SPLIT_KEY",
     "JsonlCorpus",
     "load_jsonl",
+    "session_schema",
     "session_from_record",
     "write_jsonl",
     "write_jsonl_splits",
@@ -140,6 +141,93 @@ def _relative_screenshots(record: dict[str, Any], folder: Path) -> dict[str, Any
             except ValueError:
                 pass
     return record
+
+
+# --------------------------------------------------------------------------- schema
+
+_FIELD_TEXT = {
+    "session_id": "unique id of the session", "steps": "the steps, in order (at least one)",
+    "user_id": "the shopper's id", "persona": "the shopper's persona (any JSON object)",
+    "outcome": "how the session ended", "metadata": "anything else (any JSON object)",
+    "html": "simplified HTML of the page before the action", "action": "what the shopper did",
+    "rationale": "why, first person, one short sentence", "rationale_source": "human, generated or synthesized",
+    "url": "the page's URL", "click_type": "what kind of element a click hit (OPeRA's click types)",
+    "timestamp": "ISO-8601 time of the action", "action_id": "the source's id of the action",
+    "page_meta": "anything about the page (any JSON object)",
+    "type": "click, type_and_submit or terminate", "name": "the target element's name attribute",
+    "text": "the typed text (type_and_submit)",
+}
+
+
+def _field_schema(owner: type, name: str, hint: Any) -> dict[str, Any]:
+    import typing
+
+    from ..core.types import Action, Step
+
+    text = {"description": _FIELD_TEXT[name]} if name in _FIELD_TEXT else {}
+    if name == "outcome":
+        return {"enum": list(OUTCOMES), **text}
+    if name == "type" and owner is Action:
+        return {"enum": list(ACTION_TYPES), **text}
+    if hint is Action:
+        return {"$ref": "#/$defs/action", **text}
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple and args and args[0] is Step:
+        return {"type": "array", "items": {"$ref": "#/$defs/step"}, "minItems": 1, **text}
+    if hint is str:
+        return {"type": "string", "minLength": 1 if name == "session_id" else 0, **text}
+    nullable = type(None) in args
+    kinds = [a for a in args if a is not type(None)] if nullable else [hint]
+    if all(a is str for a in kinds):
+        return {"type": ["string", "null"] if nullable else "string", **text}
+    if all(typing.get_origin(a) in (Mapping, dict) or a in (Mapping, dict) for a in kinds):
+        return {"type": ["object", "null"] if nullable else "object", **text}
+    raise TypeError(f"no JSON Schema rule for {owner.__name__}.{name}: {hint!r}")
+
+
+def _object_schema(cls: type, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    props, required = {}, []
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        props[f.name] = _field_schema(cls, f.name, hints[f.name])
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            required.append(f.name)
+    return {"type": "object", "properties": props, "required": required}
+
+
+def session_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one line of the JSONL session format.
+
+    Generated from the data model (:class:`~shop_env.core.types.Session`, ``Step``,
+    ``Action``): every field with its JSON type, the required ones, the gold-action rules
+    (a click names its element; a ``type_and_submit`` names its input and gives the text) and
+    the optional ``split`` key. ``docs/DATA.md`` shows it; a test checks the two agree. Extra
+    keys are allowed (and ignored by the loader).
+    """
+    from ..core.types import Action, Session, Step
+
+    step = _object_schema(Step, skip=("screenshot",))
+    step["properties"]["screenshot"] = {"type": ["string", "null"],
+                                        "description": "path of a PNG of the viewport, relative to the file"}
+    step["properties"]["screenshot_png"] = {"type": "string", "contentEncoding": "base64",
+                                            "description": "the PNG itself, base64 (instead of screenshot)"}
+    action = _object_schema(Action)
+    nonempty = {"type": "string", "pattern": "\\S"}
+    action["allOf"] = [
+        {"if": {"properties": {"type": {"const": "click"}}},
+         "then": {"required": ["name"], "properties": {"name": nonempty}}},
+        {"if": {"properties": {"type": {"const": "type_and_submit"}}},
+         "then": {"required": ["name", "text"], "properties": {"name": nonempty, "text": nonempty}}},
+    ]
+    line = _object_schema(Session)
+    line["properties"][SPLIT_KEY] = {"enum": list(SPLITS), "description": "the session's split (optional)"}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "shop-r1-gym JSONL session line",
+            **line, "$defs": {"step": step, "action": action}}
 
 
 # --------------------------------------------------------------------------- writing
