@@ -225,6 +225,7 @@ class LivePage:
         self.crashed: str | None = None
         self.closed = False
         self.last: Capture | None = None
+        self.history: list[Capture] = []  # the captures of this page, oldest first (the last 50)
         page.on("crash", self._on_crash)
 
     def _on_crash(self, *_: Any) -> None:
@@ -253,6 +254,7 @@ class LivePage:
         if screenshot:
             capture.screenshot, capture.screenshot_seconds = self.screenshot()
         self.last = capture
+        self.history = [*self.history[-49:], capture]
         return capture
 
     def screenshot(self) -> tuple[bytes, float]:
@@ -453,3 +455,93 @@ class DemoScreenshots:
         if self._served is not None:
             self._served.stop()
             self._served = None
+
+
+# ---------------------------------------------------------------------------- measuring
+
+def measure(rounds: int = 3) -> dict[str, Any]:
+    """Timings behind docs/BROWSER.md: a shopper walk through the served store, ``rounds`` times.
+
+    Page capture (serialize the live DOM and simplify it), viewport screenshot, one action
+    by name with and without a :class:`~shop_env.record.Recorder` attached (the recorder's
+    own handler time per action too), and the in-process state machine's steps per second.
+    """
+    import statistics
+    import tempfile as _tempfile
+
+    from .record import Recorder
+    from .store import Store
+    from .store.app import serve_in_thread
+
+    captures: list[float] = []
+
+    def walk(live: LivePage, base: str) -> list[float]:
+        times = []
+        captures.append(live.goto(base + "/").seconds)
+        for action in (Action.click("nav_bar.search_input"), Action.type_and_submit("nav_bar.search_input", "running shoes"),
+                       Action.click("refinements.customer_reviews.4_stars_and_above")):
+            times.append(live.act(action).seconds)
+        title = next(n for n in live.last.names if n.endswith(".product_title"))
+        times.append(live.act(Action.click(title)).seconds)
+        option = next((n for n in live.last.names if n.startswith("product_options.")), "add_to_cart.quantity")
+        times.append(live.act(Action.click(option)).seconds)
+        times.append(live.act(Action.click("add_to_cart.add_to_cart")).seconds)
+        captures.extend(c.seconds for c in live.history[-6:])
+        return times
+
+    store = Store()
+    out: dict[str, Any] = {}
+    with serve_in_thread(store) as served, Browser() as browser:
+        shots, plain, recorded, overheads, sizes = [], [], [], [], []
+        for _ in range(rounds):
+            live = browser.new_page()
+            plain += walk(live, served.url)
+            sizes += [len(c.raw) for c in live.history]
+            for _k in range(3):
+                shots.append(live.capture(screenshot=True).screenshot_seconds)
+            live.page.close()
+            live = browser.new_page()
+            with _tempfile.TemporaryDirectory() as tmp, Recorder(live.page, f"{tmp}/m.jsonl") as rec:
+                recorded += walk(live, served.url)
+                overheads += rec.overheads
+            live.page.close()
+
+    def stats(xs: list[float]) -> dict[str, float]:
+        xs = sorted(xs)
+        return {"median_ms": round(1000 * statistics.median(xs), 1), "p90_ms": round(1000 * xs[int(0.9 * (len(xs) - 1))], 1),
+                "n": len(xs)}
+
+    out["page_capture"] = {**stats(captures), "median_raw_kb": round(statistics.median(sizes) / 1024, 1)}
+    out["screenshot"] = stats(shots)
+    out["action_without_recorder"] = stats(plain)
+    out["action_with_recorder"] = stats(recorded)
+    out["recorder_handler_per_action"] = stats(overheads)
+    # the in-process machine: a step and its page, as a live env would use them
+    state, steps, start = store.home(), 0, time.perf_counter()
+    script = [Action.type_and_submit("nav_bar.search_input", "running shoes"), Action.click("sort_by.price_low_to_high"),
+              Action.click("pagination.next"), Action.click("nav_bar.homepage")]
+    while time.perf_counter() - start < 2.0:
+        for action in script:
+            state = store.step(state, action).state
+            store.page(state)
+            steps += 1
+    out["state_machine_steps_per_s_cached_pages"] = round(steps / (time.perf_counter() - start))
+    state, steps, start = store.home(), 0, time.perf_counter()
+    while time.perf_counter() - start < 2.0:
+        for action in script:
+            state = store.step(state, action).state
+            store.page(state)
+            store._pages.clear()  # every page rendered anew
+            steps += 1
+    out["state_machine_steps_per_s_rendering"] = round(steps / (time.perf_counter() - start))
+    return out
+
+
+if __name__ == "__main__":
+    import json as _json
+    import sys as _sys
+
+    if _sys.argv[1:2] != ["measure"]:
+        print("usage: python -m shop_env.browser measure [ROUNDS]", file=_sys.stderr)
+        raise SystemExit(2)
+    print(_json.dumps(measure(int(_sys.argv[2]) if len(_sys.argv) > 2 else 3), indent=2))
