@@ -407,8 +407,10 @@ class DemoScreenshots:
     """Screenshots of demo corpus steps, made on demand through the served store and cached as PNG files.
 
     The first miss starts the store's server (loopback, a free port) and a headless
-    Chromium; both stop with :meth:`close` (or at exit). Files live under
-    :func:`screenshot_cache_dir`, keyed by the demo generator's id, session and step.
+    Chromium in a worker thread of their own (so this works beside another Playwright
+    session or inside an asyncio loop, a notebook's); both stop with :meth:`close` (or at
+    exit). Files live under :func:`screenshot_cache_dir`, keyed by the demo generator's id,
+    session and step.
     """
 
     def __init__(self, cache_dir: str | None = None) -> None:
@@ -416,9 +418,9 @@ class DemoScreenshots:
 
         tag = "".join(c if c.isalnum() else "_" for c in GENERATOR_ID)
         self.cache_dir = os.path.join(cache_dir or screenshot_cache_dir(), tag)
-        self._served: Any = None
-        self._browser: Browser | None = None
-        self._page: LivePage | None = None
+        self._jobs: Any = None
+        self._page: Any = None  # set while the worker runs
+        self._thread: Any = None
 
     def path(self, session_id: str, step: int) -> str:
         return os.path.join(self.cache_dir, session_id, f"{int(step):03d}.png")
@@ -429,18 +431,25 @@ class DemoScreenshots:
         if os.path.exists(path):
             with open(path, "rb") as handle:
                 return handle.read()
-        if self._page is None:
+        if self._thread is None:
             import atexit
+            import queue
+            import threading
 
-            from .store.app import serve_in_thread
-
-            self._served = serve_in_thread()
-            self._browser = Browser()
-            self._page = self._browser.new_page()
+            self._jobs = queue.Queue()
+            ready: queue.Queue = queue.Queue()
+            self._thread = threading.Thread(target=self._work, args=(ready,), daemon=True, name="shop-screenshots")
+            self._thread.start()
+            error = ready.get()
+            if error is not None:
+                self._thread = None
+                raise RuntimeError(f"demo screenshots: {error}")
             atexit.register(self.close)
-        self._page.page.goto(f"{self._served.url}/_demo/{session_id}/{int(step)}", wait_until="load")
-        self._page.settle()
-        png, _ = self._page.screenshot()
+        from concurrent.futures import Future
+
+        done: Future = Future()
+        self._jobs.put((session_id, int(step), done))
+        png = done.result(timeout=120)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "wb") as handle:
@@ -448,13 +457,39 @@ class DemoScreenshots:
         os.replace(tmp, path)
         return png
 
+    def _work(self, ready: Any) -> None:
+        from .store.app import serve_in_thread
+
+        try:
+            served = serve_in_thread()
+            browser = Browser()
+            self._page = page = browser.new_page()
+        except Exception as exc:  # no browser here: say why to the caller
+            ready.put(f"{type(exc).__name__}: {exc}")
+            return
+        ready.put(None)
+        try:
+            while True:
+                job = self._jobs.get()
+                if job is None:
+                    break
+                session_id, step, done = job
+                try:
+                    page.page.goto(f"{served.url}/_demo/{session_id}/{step}", wait_until="load")
+                    page.settle()
+                    done.set_result(page.screenshot()[0])
+                except Exception as exc:
+                    done.set_exception(exc)
+        finally:
+            browser.close()
+            served.stop()
+            self._page = None
+
     def close(self) -> None:
-        if self._browser is not None:
-            self._browser.close()
-            self._browser = self._page = None
-        if self._served is not None:
-            self._served.stop()
-            self._served = None
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join(30)
+            self._thread = None
 
 
 # ---------------------------------------------------------------------------- measuring

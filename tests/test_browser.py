@@ -83,3 +83,23 @@ def test_a_crash_is_reported_not_raised(live):
     result = page.click("nav_bar.cart")
     assert not result.ok and result.crashed and result.reason
     page.page.close()
+
+
+def test_the_env_shows_demo_screenshots_rendered_through_the_store_and_cached(tmp_path, monkeypatch):
+    import os
+
+    from shop_env.env import ShopSessionEnv
+
+    monkeypatch.setenv("SHOP_ENV_CACHE", str(tmp_path))
+    env = ShopSessionEnv(split="test", observation="text+screenshot", order="sequential")
+    obs, info = env.reset(seed=0)
+    assert env.observation_space.contains(obs) and isinstance(obs["text"], str)
+    assert info["screenshot_source"] == "rendered" and _png_size(info["screenshot_png"]) == (1280, 720)
+    assert obs["screenshot"].shape == (720, 1280, 3) and obs["screenshot"].std() > 0
+    cached = env._screenshots.path(info["session_id"], 0)
+    assert os.path.exists(cached)
+    env.close()
+    again = ShopSessionEnv(split="test", observation="text+screenshot", order="sequential")
+    _, info2 = again.reset(seed=0)
+    assert info2["screenshot_png"] == info["screenshot_png"] and again._screenshots._page is None  # from the cache
+    again.close()

@@ -138,3 +138,11 @@ def test_full_pages_simplify_to_the_demo_names():
     product = full_page(store, {"p": "product", "i": 0})
     assert re.search(r'<form method="post" action="/do" class="inline-form"><input type="hidden" name="a" '
                      r'value="add_to_cart.add_to_cart">', product)
+
+
+def test_the_env_observation_option_is_checked():
+    from shop_env.env import ShopSessionEnv
+
+    with pytest.raises(ValueError, match="observation must be one of"):
+        ShopSessionEnv(observation="pixels")
+    assert isinstance(ShopSessionEnv(split="test").reset(seed=0)[0], str)  # the default stays text
