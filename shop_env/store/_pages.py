@@ -221,8 +221,6 @@ def full_page(store: Store, state: Mapping[str, Any]) -> str:
     if form is not None and form.get("action") is None:
         form.set("action", "/s")
         form.set("method", "get")
-        hidden = etree.SubElement(form, "input", {"type": "hidden", "name": "ref", "value": "nav_search"})
-        hidden.tail = None
     hero = body.find('.//*[@data-shop-name="hero_carousel"]')
     if hero is not None:
         slide = next((d for d in hero if d.get("data-shop-name") is None), None)
