@@ -63,11 +63,41 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
                      statistics.median(late) * 1e3, "unit": "ms", "reference": statistics.median(late_ref) * 1e3,
                      "ratio": statistics.median(late) / statistics.median(late_ref)})
     rows.extend(_long_session_rows(quick))
+    rows.extend(vector_rows(quick))
     for k in sorted(by_step):
         if k in (0, 5, 10, 15, 20, 30, 40) and by_step[k]:
             rows.append({"name": f"median step ms at step index {k} (n={len(by_step[k])})",
                          "value": statistics.median(by_step[k]) * 1e3, "unit": "ms", "reference": None, "ratio": None})
     return rows
+
+
+def vector_rows(quick: bool = False, n_envs: int = 4) -> list[dict[str, Any]]:
+    """``ShopR1-Step-v0`` under ``gymnasium.make_vec(..., vectorization_mode="async")`` with its defaults:
+    the first reset (counting the split's steps renders no page) and steps per second, where
+    every step scores a real answer (SAME_STEP autoreset: none is spent on a reset)."""
+    import gymnasium as gym
+
+    import shop_env  # noqa: F401
+
+    t0 = time.perf_counter()
+    envs = gym.make_vec("ShopR1-Step-v0", n_envs, vectorization_mode="async")
+    try:
+        envs.reset(seed=0)
+        first = time.perf_counter() - t0
+        steps, scored = (10 if quick else 50), 0
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            _, reward, _, _, _ = envs.step(envs.action_space.sample())
+            scored += int((reward > 0).sum())
+        rate = steps * n_envs / (time.perf_counter() - t0)
+    finally:
+        envs.close()
+    return [
+        {"name": f"ShopR1-Step-v0, async x{n_envs}, defaults: make_vec + first reset (demo train split)",
+         "value": first, "unit": "s", "reference": None, "ratio": None},
+        {"name": f"ShopR1-Step-v0, async x{n_envs}: sampled answers scored per second (share with reward > 0: "
+                 f"{scored / (steps * n_envs):.0%})", "value": rate, "unit": "steps/s", "reference": None, "ratio": None},
+    ]
 
 
 def _long_session_rows(quick: bool) -> list[dict[str, Any]]:

@@ -33,10 +33,12 @@ __all__ = [
 DEFAULT_ALPHA = 0.005
 
 #: Per-token cap (nats) of the rationale reward's self-certainty. The default model
-#: (SmolLM2-135M-Instruct) measures about 2.6 nats a token on average and 15.8 at most
-#: (``python -m benchmarks.perf_rewards --self-certainty``); 50 leaves room for sharper
-#: models while ``alpha * cap`` (0.25 at the paper's alpha) stays below the smallest gap
-#: between a right answer and a wrong one (0.3: a right terminate 0.8, a wrong type 0.5).
+#: (SmolLM2-135M-Instruct, vocabulary 49,152, log|V| = 10.8) was measured by the audit of
+#: issue 20 at about 9 nats a token on average and 16 at most (``python -m
+#: benchmarks.perf_rewards --self-certainty`` measures it on demo answers); 50 leaves room
+#: for sharper models while ``alpha * cap`` (0.25 at the paper's alpha) stays below the
+#: smallest gap between a right answer and a wrong one (0.3: a right terminate 0.8, a wrong
+#: type 0.5).
 DEFAULT_CAP = 50.0
 
 #: How far below zero a token's ``logsumexp - mean - log|V|`` may fall from float rounding
