@@ -8,7 +8,7 @@ from .base import Agent, GenerationConfig
 
 __all__ = ["AGENT_NAMES", "make_agent"]
 
-AGENT_NAMES: tuple[str, ...] = ("random", "majority", "heuristic", "oracle", "prompted")
+AGENT_NAMES: tuple[str, ...] = ("random", "majority", "heuristic", "oracle", "prompted", "replay")
 
 
 def make_agent(
@@ -31,7 +31,8 @@ def make_agent(
         backend: ``transformers``, ``vllm`` or ``openai``.
         generation: sampling settings (temperature, top-p, max new tokens, seed).
         seed: seed of the random agent.
-        train_corpus: the training split the majority agent counts (default: demo train).
+        train_corpus: the training split the majority agent counts (default: demo train); for
+            ``replay``, the sessions it replays (default: every demo split).
         backend_options: extra backend arguments (``base_url``, ``dtype``, ...).
     """
     if name == "random":
@@ -50,6 +51,10 @@ def make_agent(
         from .baselines import OracleAgent
 
         return OracleAgent()
+    if name == "replay":
+        from .replay import ReplayAgent
+
+        return ReplayAgent(train_corpus)
     if name == "prompted":
         from .backends import get_backend
         from .prompted import PromptedAgent

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .registration import ENV_IDS, register_envs  # noqa: F401 - ENV_IDS is public
+from .registration import ENV_IDS, LIVE_ENV_IDS, REPLAY_ENV_IDS, register_envs  # noqa: F401 - public
 
 register_envs()
 
@@ -39,11 +39,12 @@ _LAZY: dict[str, str] = {
     "register_source": "shop_env.corpus",
     "write_jsonl": "shop_env.sources.jsonl",
     "ShopSessionEnv": "shop_env.env",
+    "LiveShopEnv": "shop_env.live",
     "SYSTEM_PROMPT": "shop_env.prompt",
     "to_messages": "shop_env.prompt",
 }
 
-__all__ = sorted([*_LAZY, "ENV_IDS", "register_envs", "__version__"])
+__all__ = sorted([*_LAZY, "ENV_IDS", "LIVE_ENV_IDS", "REPLAY_ENV_IDS", "register_envs", "__version__"])
 
 
 def __getattr__(name: str) -> Any:

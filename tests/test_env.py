@@ -1,4 +1,5 @@
-"""ShopSessionEnv against the Gymnasium contract, parametrised over every registered id."""
+"""ShopSessionEnv against the Gymnasium contract, parametrised over every registered replay id
+(the live id, ShopR1-Live-v0, gets the contract tests that fit it in tests/test_live.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from rewards.parsing import format_response
 from shop_env import Action, ShopSessionEnv
 from tests.fixtures import fixture_corpus
 
-ENV_IDS = sorted(shop_env.ENV_IDS)
+ENV_IDS = sorted(shop_env.REPLAY_ENV_IDS)
 EXPECTED = {"click": 1001.0, "type_and_submit": 1001.1, "terminate": 0.8}
 
 
