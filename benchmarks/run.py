@@ -203,7 +203,12 @@ def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, 
     result = run_rollout(agent, env_kwargs, limit=limit, batch_size=config.batch_size,
                          sample_log=out / "samples.jsonl", log_prompts=config.log_samples,
                          progress=config.progress)
-    metrics = metrics_from_records(result.records, n_bootstrap=config.bootstrap, seed=config.seed, reward=reward)
+    from .grounding import page_names
+
+    # grounding (name_on_page, name_in_context): the pages from the corpus, the shown part as the prompts cut it
+    pages = page_names(corpus, result.env_info["context"], counter)
+    metrics = metrics_from_records(result.records, n_bootstrap=config.bootstrap, seed=config.seed, reward=reward,
+                                   pages=pages)
     metrics["throughput"] = {
         "new_steps": result.new_steps,
         "steps_per_s": result.steps_per_s,

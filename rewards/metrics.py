@@ -7,7 +7,7 @@ The benchmarks and the trainers' evaluations call these, so there is one definit
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ __all__ = [
     "CI_METRICS",
     "compute_metrics",
     "exact_match",
+    "grounding_metrics",
     "macro_f1_from_confusion",
     "metrics_from_records",
     "outcome_f1",
@@ -343,13 +344,53 @@ def _summary(totals: np.ndarray, n: int) -> dict[str, Any]:
     }
 
 
+#: ``(session_id, step_index) -> (names on the page, names in the part of it the model was shown)``.
+PageNames = Callable[[str, int], tuple[Collection[str], Collection[str]]]
+
+
+def grounding_metrics(records: Sequence[Mapping[str, Any]], pages: PageNames) -> dict[str, Any]:
+    """Whether answers name elements that exist: ``name_on_page`` is the share of parsed click
+    and type_and_submit answers whose ``name`` is on the step's page, ``name_in_context`` the
+    share whose name is in the part of the page the model was shown (the page cut to the token
+    budget, when it was cut). Both are ``None`` when no answer names an element; ``grounding``
+    holds the counts, also per action type."""
+    counts = {t: [0, 0, 0] for t in ("click", "type_and_submit")}  # answers, on page, in context
+    for r in records:
+        pred = r.get("predicted_action")
+        if not pred or pred.get("type") not in counts:
+            continue
+        on_page, shown = pages(r["session_id"], int(r["step_index"]))
+        name = pred.get("name")
+        row = counts[pred["type"]]
+        row[0] += 1
+        row[1] += name in on_page
+        row[2] += name in shown
+    n = sum(c[0] for c in counts.values())
+
+    def share(i: int, rows: Any) -> float | None:
+        total = sum(c[0] for c in rows)
+        return sum(c[i] for c in rows) / total if total else None
+
+    return {
+        "name_on_page": share(1, counts.values()),
+        "name_in_context": share(2, counts.values()),
+        "grounding": {"named_answers": n, "on_page": sum(c[1] for c in counts.values()),
+                      "in_context": sum(c[2] for c in counts.values()),
+                      "by_type": {t: {"answers": c[0], "name_on_page": share(1, [c]), "name_in_context": share(2, [c])}
+                                  for t, c in counts.items()}},
+    }
+
+
 def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: int = 1000, seed: int = 0,
-                         reward: Any = "shop_r1", tokenization: str = DEFAULT_TOKENIZATION) -> dict[str, Any]:
+                         reward: Any = "shop_r1", tokenization: str = DEFAULT_TOKENIZATION,
+                         pages: PageNames | None = None) -> dict[str, Any]:
     """The paper's metrics plus reward means, parse failures, disagreement and outcome F1.
 
     ``reward`` is the reward the records were scored with; the disagreement rate (a reward
     of at least half the best for the gold action while exact match is 0) comes from
-    :func:`rewards.analysis.disagreement` under it.
+    :func:`rewards.analysis.disagreement` under it. With ``pages`` (the element names of each
+    step's page and of the part shown), the grounding metrics of :func:`grounding_metrics`
+    (``name_on_page``, ``name_in_context``) are added.
     """
     from shop_env.core.types import Step
 
@@ -383,6 +424,8 @@ def metrics_from_records(records: Sequence[Mapping[str, Any]], *, n_bootstrap: i
                          for r in last]
         pred_outcomes = [_predicted_outcome(r) for r in last]
         m["session_outcome"] = outcome_f1(pred_outcomes, gold_outcomes)
+    if pages is not None:
+        m.update(grounding_metrics(records, pages))
     return m
 
 
