@@ -10,9 +10,9 @@ This module stays light: it never imports torch or transformers.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from rewards.tokens import TokenInfo
@@ -92,8 +92,13 @@ class Backend(Protocol):
 
     name: str
 
-    def generate(self, batch: Sequence[Messages], config: GenerationConfig) -> list[Generation]:
-        """One :class:`Generation` per chat in ``batch``, in order."""
+    def generate(self, batch: Sequence[Messages], config: GenerationConfig,
+                 schemas: Sequence[Mapping[str, Any] | None] | None = None) -> list[Generation]:
+        """One :class:`Generation` per chat in ``batch``, in order.
+
+        ``schemas``, when given, holds each chat's answer to a JSON schema (constrained
+        decoding, :mod:`agents.constraints`); ``None`` entries decode freely.
+        """
         ...
 
     def count_tokens(self, text: str) -> int:

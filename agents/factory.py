@@ -20,6 +20,7 @@ def make_agent(
     seed: int = 0,
     train_corpus: Any = None,
     backend_options: dict[str, Any] | None = None,
+    constrain: str = "none",
 ) -> Agent:
     """Build an agent by name.
 
@@ -34,6 +35,8 @@ def make_agent(
         train_corpus: the training split the majority agent counts (default: demo train); for
             ``replay``, the sessions it replays (default: every demo split).
         backend_options: extra backend arguments (``base_url``, ``dtype``, ...).
+        constrain: for ``prompted``: ``none``, ``json`` or ``candidates``
+            (:mod:`agents.constraints`); the baselines ignore it.
     """
     if name == "random":
         from .baselines import RandomAgent
@@ -62,5 +65,5 @@ def make_agent(
         if model is None:
             model = "smollm2-135m"
         be = get_backend(backend, model=model, **(backend_options or {}))
-        return PromptedAgent(be, generation or GenerationConfig())
+        return PromptedAgent(be, generation or GenerationConfig(), constrain=constrain)
     raise ValueError(f"unknown agent {name!r}; known agents: {', '.join(AGENT_NAMES)}")

@@ -12,6 +12,7 @@ from dataclasses import replace
 from shop_env.prompt import SYSTEM_PROMPT, to_messages
 
 from .base import Backend, Generation, GenerationConfig, Messages
+from .constraints import check_constrain, schema_for
 
 __all__ = ["PromptedAgent"]
 
@@ -25,20 +26,26 @@ class PromptedAgent:
             seed ``config.seed + k``, so a fresh agent repeats a run exactly while
             successive steps of one rollout do not reuse the same random stream.
         system_prompt: the system turn; the paper's by default.
+        constrain: ``"none"`` (the paper: free decoding), ``"json"`` (the answer's schema)
+            or ``"candidates"`` (also names held to the page's elements; needs
+            ``info["candidates"]``): see :mod:`agents.constraints`.
     """
 
     def __init__(self, backend: Backend, config: GenerationConfig = GenerationConfig(),  # noqa: B008 (frozen)
-                 system_prompt: str = SYSTEM_PROMPT) -> None:
+                 system_prompt: str = SYSTEM_PROMPT, constrain: str = "none") -> None:
         if not isinstance(system_prompt, str) or not system_prompt:
             raise ValueError("system_prompt must be a non-empty string")
         self.backend = backend
         self.config = config
         self.system_prompt = system_prompt
-        self.name = f"prompted:{backend.name}"
+        self.constrain = check_constrain(constrain)
+        # the name enters run fingerprints: a constrained run never resumes a free one's log
+        self.name = f"prompted:{backend.name}" + ("" if constrain == "none" else f"+constrain={constrain}")
         self._calls = 0
 
     def __repr__(self) -> str:
-        return f"PromptedAgent(backend={self.backend.name!r}, config={self.config})"
+        extra = "" if self.constrain == "none" else f", constrain={self.constrain!r}"
+        return f"PromptedAgent(backend={self.backend.name!r}, config={self.config}{extra})"
 
     def messages(self, observation: str) -> Messages:
         """The chat sent to the backend for one observation."""
@@ -61,7 +68,12 @@ class PromptedAgent:
         self._calls += 1
         if not observations:
             return []
-        generations = self.backend.generate([self.messages(o) for o in observations], config)
+        chats = [self.messages(o) for o in observations]
+        if self.constrain == "none":
+            generations = self.backend.generate(chats, config)
+        else:
+            steps = infos if infos is not None else [None] * len(observations)
+            generations = self.backend.generate(chats, config, [schema_for(self.constrain, i) for i in steps])
         if len(generations) != len(observations):
             raise RuntimeError(
                 f"backend {self.backend.name!r} returned {len(generations)} generations for {len(observations)} prompts"

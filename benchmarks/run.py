@@ -44,9 +44,14 @@ DEFAULT_SUITE = [
 HASHED_ENV_FIELDS = ("reward", "context", "system_prompt_sha")
 
 
-def config_hash(env_description: Mapping[str, Any], generation: Mapping[str, Any] | None) -> str:
-    """The hash of a row's settings: the env fields of :data:`HASHED_ENV_FIELDS` and generation."""
-    return _hash({"env": {k: env_description[k] for k in HASHED_ENV_FIELDS}, "generation": generation})
+def config_hash(env_description: Mapping[str, Any], generation: Mapping[str, Any] | None,
+                constrain: str = "none") -> str:
+    """The hash of a row's settings: the env fields of :data:`HASHED_ENV_FIELDS`, generation and,
+    when decoding is constrained, the constraint (``none`` adds nothing: older hashes hold)."""
+    payload: dict[str, Any] = {"env": {k: env_description[k] for k in HASHED_ENV_FIELDS}, "generation": generation}
+    if constrain != "none":
+        payload["constrain"] = constrain
+    return _hash(payload)
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class BenchmarkConfig:
     max_new_tokens: int = 256
     batch_size: int = 8
     parse: str = "strict"
+    constrain: str = "none"
     persona: bool = False
     output_path: str = "results/benchmark"
     log_samples: bool = False
@@ -129,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8, help="steps generated together (one per session)")
     p.add_argument("--parse", default="strict", choices=["strict", "lenient"],
                    help="answer parsing: strict (the paper: one JSON object) or lenient")
+    p.add_argument("--constrain", default="none", choices=["none", "json", "candidates"],
+                   help="grounded decoding of the prompted agent: none (the paper), json (the answer's schema) "
+                        "or candidates (also names held to the page's elements); see agents.constraints")
     p.add_argument("--persona", action="store_true", help="show the shopper's persona")
     p.add_argument("--output-path", default="results/benchmark", help="results folder")
     p.add_argument("--log-samples", action="store_true", help="keep prompts in the sample log")
@@ -171,6 +180,7 @@ def _build_agent(spec: Mapping[str, Any], config: BenchmarkConfig) -> tuple[Any,
     train = load_corpus(config.data, split="train", **config.corpus_options) if name == "majority" else None
     backend_options = {"base_url": config.base_url} if config.base_url else {}
     agent = make_agent(name, model=spec.get("model"), backend=config.backend, generation=generation,
+                       constrain=config.constrain if name == "prompted" else "none",
                        seed=config.seed, train_corpus=train, backend_options=backend_options)
     return agent, generation
 
@@ -186,7 +196,8 @@ def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, 
     from rewards.metrics import metrics_from_records
 
     name = spec["agent"]
-    folder = spec.get("folder") or (name if name != "prompted" else f"prompted-{model_label(spec.get('model'))}")
+    folder = spec.get("folder") or (name if name != "prompted" else f"prompted-{model_label(spec.get('model'))}"
+                                    + ("" if config.constrain == "none" else f"-{config.constrain}"))
     out = out_root / folder
     agent, generation = _build_agent(spec, config)
     env_kwargs: dict[str, Any] = {"corpus": corpus, "reward": reward, "history": config.history,
@@ -216,6 +227,7 @@ def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, 
         "resumed_sessions": result.resumed_sessions,
     }
     generation_dict = None if generation is None else generation.__dict__
+    constrain = getattr(agent, "constrain", "none")
     backend = getattr(agent, "backend", None)
     env_desc = result.env_info
     payload = {
@@ -234,13 +246,14 @@ def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, 
             "system_prompt_sha": env_desc["system_prompt_sha"],
             "generation": generation_dict,
             "parse": config.parse,
+            "constrain": constrain,  # grounded decoding (agents.constraints); the baselines record none
             "token_counter": counter_name,  # how the token budget was counted (not hashed: pages only)
             # the transformers backend stops decoding at the end of the first JSON object (None: no such rule)
             "stop_at_json": getattr(backend, "stop_at_json", None),
             "seed": config.seed,
             "batch_size": config.batch_size,
         },
-        "config_hash": config_hash(env_desc, generation_dict),
+        "config_hash": config_hash(env_desc, generation_dict, constrain),
         "versions": package_versions(),
         "machine": machine(),
         "wall_s": time.time() - started,

@@ -13,7 +13,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -112,8 +112,13 @@ class OpenAIBackend:
             return tokenizer_counter(self._tokenizer)(text)
         return estimate_tokens(text)
 
-    def generate(self, batch: Sequence[Messages], config: GenerationConfig) -> list[Generation]:
+    def generate(self, batch: Sequence[Messages], config: GenerationConfig,
+                 schemas: Sequence[Mapping[str, Any] | None] | None = None) -> list[Generation]:
         """One chat completion per chat, concurrently; request ``i`` uses seed ``config.seed + i``.
+
+        ``schemas`` holds each chat's answer to a JSON schema through ``response_format``
+        (``json_schema``, strict); whether whitespace is free is the server's setting (vLLM:
+        ``--structured-outputs-config '{"disable_any_whitespace": true}'``).
 
         Distinct seeds keep repeated prompts (a GRPO group) from returning identical samples
         on servers that honour ``seed``.
@@ -124,12 +129,16 @@ class OpenAIBackend:
         validate_batch(batch)
         if not batch:
             return []
+        rows = list(schemas) if schemas is not None else [None] * len(batch)
+        if len(rows) != len(batch):
+            raise ValueError(f"got {len(rows)} schemas for {len(batch)} chats")
         workers = min(self.max_concurrency, len(batch))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai-backend") as pool:
-            futures = [pool.submit(self._complete, i, list(m), config) for i, m in enumerate(batch)]
+            futures = [pool.submit(self._complete, i, list(m), config, rows[i]) for i, m in enumerate(batch)]
             return [f.result() for f in futures]
 
-    def _request(self, messages: Messages, config: GenerationConfig, seed: int) -> Any:
+    def _request(self, messages: Messages, config: GenerationConfig, seed: int,
+                 schema: Mapping[str, Any] | None = None) -> Any:
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -141,16 +150,20 @@ class OpenAIBackend:
         }
         if self.want_logprobs:
             kwargs["logprobs"] = True
+        if schema is not None:
+            kwargs["response_format"] = {"type": "json_schema",
+                                         "json_schema": {"name": "shop_r1_answer", "schema": dict(schema), "strict": True}}
         return self._client.chat.completions.create(**kwargs)
 
-    def _complete(self, index: int, messages: Messages, config: GenerationConfig) -> Generation:
+    def _complete(self, index: int, messages: Messages, config: GenerationConfig,
+                  schema: Mapping[str, Any] | None = None) -> Generation:
         import openai
 
         attempt = 0
         while True:
             started = time.perf_counter()
             try:
-                response = self._request(messages, config, config.seed + index)
+                response = self._request(messages, config, config.seed + index, schema)
                 return self._to_generation(response, time.perf_counter() - started)
             except openai.BadRequestError as exc:
                 if self.want_logprobs and "logprob" in str(exc).lower():

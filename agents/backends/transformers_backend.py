@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shop_env.core.token_count import tokenizer_counter
@@ -132,6 +132,7 @@ class TransformersBackend:
         self.max_batch_size = max_batch_size
         self.with_token_info = with_token_info
         self._eos_ids = self._stop_ids(model, tokenizer)
+        self._schema_compiler: Any = None  # built on the first constrained call (xgrammar)
 
     @staticmethod
     def _stop_ids(model: Any, tokenizer: Any) -> set[int]:
@@ -154,10 +155,13 @@ class TransformersBackend:
         return [self.tokenizer.apply_chat_template(list(m), tokenize=False, add_generation_prompt=True)
                 for m in batch]
 
-    def generate(self, batch: Sequence[Messages], config: GenerationConfig) -> list[Generation]:
+    def generate(self, batch: Sequence[Messages], config: GenerationConfig,
+                 schemas: Sequence[Mapping[str, Any] | None] | None = None) -> list[Generation]:
         """Generate one response per chat; seeded by ``config.seed``, greedy at temperature 0.
 
-        The global torch RNG is left as it was: sampling runs under a forked RNG.
+        ``schemas`` holds each chat's answer to a JSON schema (``None`` for a free row), with
+        xgrammar (:mod:`agents.backends.grammar`). The global torch RNG is left as it was:
+        sampling runs under a forked RNG.
         """
         import torch
 
@@ -165,15 +169,32 @@ class TransformersBackend:
         if not batch:
             return []
         prompts = self.prompt_texts(batch)
+        rows = list(schemas) if schemas is not None else [None] * len(prompts)
+        if len(rows) != len(prompts):
+            raise ValueError(f"got {len(rows)} schemas for {len(prompts)} chats")
         out: list[Generation] = []
         devices = [self.model.device.index or 0] if self.model.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
             torch.manual_seed(config.seed)
             for start in range(0, len(prompts), self.max_batch_size):
-                out.extend(self._generate_chunk(prompts[start:start + self.max_batch_size], config))
+                chunk = slice(start, start + self.max_batch_size)
+                out.extend(self._generate_chunk(prompts[chunk], config, rows[chunk]))
         return out
 
-    def _generate_chunk(self, prompts: list[str], config: GenerationConfig) -> list[Generation]:
+    def _grammar_processor(self, schemas: Sequence[Mapping[str, Any] | None]) -> Any:
+        """The logits processor holding each row to its schema, or ``None`` when no row has one."""
+        if all(s is None for s in schemas):
+            return None
+        from .grammar import SchemaCompiler, SchemaLogitsProcessor
+
+        vocab = int(self.model.config.vocab_size)
+        if self._schema_compiler is None:
+            self._schema_compiler = SchemaCompiler(self.tokenizer, vocab)
+        grammars = [None if s is None else self._schema_compiler.compile(s) for s in schemas]
+        return SchemaLogitsProcessor(grammars, vocab)
+
+    def _generate_chunk(self, prompts: list[str], config: GenerationConfig,
+                        schemas: Sequence[Mapping[str, Any] | None]) -> list[Generation]:
         from transformers import GenerationConfig as HFGenerationConfig
 
         enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
@@ -196,6 +217,11 @@ class TransformersBackend:
             extra_kwargs = {"stopping_criteria": StoppingCriteriaList([stopper])}
         else:
             extra_kwargs = {}
+        grammar = self._grammar_processor(schemas)
+        if grammar is not None:
+            from transformers import LogitsProcessorList
+
+            extra_kwargs["logits_processor"] = LogitsProcessorList([grammar])
         started = time.perf_counter()
         # A fresh config: the model's own generation defaults (top_k=50, repetition penalty, ...)
         # must not change what the caller asked for.

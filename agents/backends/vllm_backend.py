@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shop_env.core.token_count import tokenizer_counter
@@ -45,6 +45,15 @@ def sampled_logprobs(token_ids: Sequence[int], logprobs: Sequence[dict[int, Any]
             raise ValueError(f"vLLM log-probs at position {position} lack the sampled token {token}")
         out.append(float(getattr(entry, "logprob", entry)))
     return out
+
+
+def _structured_outputs(schema: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``SamplingParams`` arguments holding one request to ``schema`` (none for a free request)."""
+    if schema is None:
+        return {}
+    from vllm.sampling_params import StructuredOutputsParams
+
+    return {"structured_outputs": StructuredOutputsParams(json=dict(schema), disable_any_whitespace=True)}
 
 
 class VLLMBackend:
@@ -93,13 +102,21 @@ class VLLMBackend:
     def count_tokens(self, text: str) -> int:
         return tokenizer_counter(self._tokenizer)(text)
 
-    def generate(self, batch: Sequence[Messages], config: GenerationConfig) -> list[Generation]:
-        """One response per chat; request ``i`` is seeded with ``config.seed + i``."""
+    def generate(self, batch: Sequence[Messages], config: GenerationConfig,
+                 schemas: Sequence[Mapping[str, Any] | None] | None = None) -> list[Generation]:
+        """One response per chat; request ``i`` is seeded with ``config.seed + i``.
+
+        ``schemas`` holds each chat's answer to a JSON schema with vLLM's structured outputs
+        (no free whitespace); ``None`` rows decode freely.
+        """
         from vllm import SamplingParams
 
         validate_batch(batch)
         if not batch:
             return []
+        rows = list(schemas) if schemas is not None else [None] * len(batch)
+        if len(rows) != len(batch):
+            raise ValueError(f"got {len(rows)} schemas for {len(batch)} chats")
         params = [
             SamplingParams(
                 temperature=float(config.temperature),
@@ -107,6 +124,7 @@ class VLLMBackend:
                 max_tokens=config.max_new_tokens,
                 seed=config.seed + i,
                 logprobs=1,
+                **_structured_outputs(rows[i]),
             )
             for i in range(len(batch))
         ]

@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--persona", action="store_true", help="prepend the shopper's persona (as in training)")
     ev.add_argument("--reward", default="shop_r1")
     ev.add_argument("--sample-log", default=None, help="JSONL of every step (resumable)")
+    ev.add_argument("--constrain", default="none", choices=["none", "json", "candidates"],
+                    help="grounded decoding: none (the paper), json or candidates (agents.constraints)")
     ev.add_argument("--output", default=None, help="write the metrics JSON here (atomically)")
 
     vx = sub.add_parser("verl-export", help="write a corpus as verl parquet files (<split>.parquet)")
@@ -143,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             metrics = evaluate_model(args.model, args.corpus, split=args.split, limit=args.limit,
                                      max_new_tokens=args.max_new_tokens, batch_size=args.batch_size,
                                      history=args.history, token_budget=args.token_budget, persona=args.persona,
-                                     reward=args.reward, sample_log=args.sample_log)
+                                     reward=args.reward, sample_log=args.sample_log, constrain=args.constrain)
             if args.output:
                 write_json_atomic(args.output, to_jsonable(metrics))
             print(json.dumps(metrics, indent=2, default=str))

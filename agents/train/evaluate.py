@@ -37,6 +37,7 @@ def evaluate_model(
     n_bootstrap: int = 200,
     seed: int = 0,
     env_overrides: Mapping[str, Any] | None = None,
+    constrain: str = "none",
 ) -> dict[str, Any]:
     """Roll a model out over whole sessions of a split and return the paper's metrics.
 
@@ -58,6 +59,8 @@ def evaluate_model(
         n_bootstrap: bootstrap resamples for the confidence intervals.
         seed: sampling seed.
         env_overrides: more :class:`~shop_env.ShopSessionEnv` arguments.
+        constrain: grounded decoding, ``none`` (default), ``json`` or ``candidates``
+            (:mod:`agents.constraints`).
 
     Returns:
         :func:`rewards.metrics.metrics_from_records`' dict plus ``sessions`` and ``split``.
@@ -79,7 +82,8 @@ def evaluate_model(
                                                  max_batch_size=batch_size, with_token_info=False)
     was_training = bool(getattr(backend.model, "training", False))
     padding_side = getattr(backend.tokenizer, "padding_side", None)
-    agent = PromptedAgent(backend, GenerationConfig(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed))
+    agent = PromptedAgent(backend, GenerationConfig(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed),
+                          constrain=constrain)
     env_kwargs: dict[str, Any] = {"corpus": corpus, "split": split, "reward": reward, "history": history,
                                   "token_budget": token_budget, "persona": persona,
                                   "token_counter": backend.count_tokens, **dict(env_overrides or {})}
@@ -97,4 +101,5 @@ def evaluate_model(
     metrics = metrics_from_records(result.records, n_bootstrap=n_bootstrap, seed=seed, reward=reward)
     metrics["sessions"] = len({r["session_id"] for r in result.records})
     metrics["split"] = split
+    metrics["constrain"] = constrain
     return metrics

@@ -190,7 +190,7 @@ def format_response(rationale: str, action: Action) -> str:
 
 def answer_schema(*, click_names: Sequence[str] | None = None, input_names: Sequence[str] | None = None,
                   max_rationale_chars: int | None = None, max_name_chars: int | None = None,
-                  max_text_chars: int | None = None) -> dict[str, Any]:
+                  max_text_chars: int | None = None, plain_text: bool = False) -> dict[str, Any]:
     """The JSON schema of a well-formed answer, for constrained decoding and for users' tools.
 
     Every answer the schema admits parses in strict mode, and :func:`format_response` of a
@@ -206,14 +206,23 @@ def answer_schema(*, click_names: Sequence[str] | None = None, input_names: Sequ
         max_rationale_chars: an upper bound on the rationale's length, so answers close.
         max_name_chars: an upper bound on a free (not listed) element name's length.
         max_text_chars: an upper bound on the typed text's length.
+        plain_text: free strings hold no control character, quote or backslash (so need no
+            escapes), written as a ``pattern`` that also carries the length bounds: grammar
+            engines (xgrammar) let raw control characters into JSON strings, which strict
+            parsing refuses, and they ignore ``maxLength`` beside a ``pattern``.
 
     Returns:
         A JSON Schema (draft 2020-12) object.
     """
-    def string(limit: int | None, choices: Sequence[str] | None = None) -> dict[str, Any]:
+    def string(limit: int | None, choices: Sequence[str] | None = None, minimum: int = 1) -> dict[str, Any]:
         if choices is not None:
             return {"type": "string", "enum": list(dict.fromkeys(choices))}
-        out: dict[str, Any] = {"type": "string", "minLength": 1}
+        if plain_text:
+            upper = "" if limit is None else str(int(limit))
+            return {"type": "string", "pattern": f'^[^\\x00-\\x1f"\\\\]{{{minimum},{upper}}}$'}
+        out: dict[str, Any] = {"type": "string"}
+        if minimum:
+            out["minLength"] = minimum
         if limit is not None:
             out["maxLength"] = int(limit)
         return out
@@ -222,9 +231,7 @@ def answer_schema(*, click_names: Sequence[str] | None = None, input_names: Sequ
         return {"type": "object", "properties": {"type": {"const": kind}, **fields},
                 "required": ["type", *fields], "additionalProperties": False}
 
-    rationale: dict[str, Any] = {"type": "string"}  # a gold step may have none: ""
-    if max_rationale_chars is not None:
-        rationale["maxLength"] = int(max_rationale_chars)
+    rationale = string(max_rationale_chars, minimum=0)  # a gold step may have none: ""
     variants = []
     if click_names is None or click_names:
         variants.append(action("click", name=string(max_name_chars, click_names)))

@@ -1,0 +1,72 @@
+"""Grounded decoding: which answers a constrained decoder may write (``--constrain``).
+
+- ``none``: free decoding, as in the paper (the default; nothing changes, no hash moves).
+- ``json``: the answer's JSON schema (:func:`shop_env.core.protocol.answer_schema`) with a
+  bounded rationale, name and text (plain text: no control characters, quotes or
+  backslashes, so no escapes) and no free whitespace, so every answer parses in strict mode
+  and closes within :data:`MIN_NEW_TOKENS` tokens when the model writes ASCII text.
+- ``candidates``: also the element ``name`` held to the page's candidates that fit the
+  chosen type (clickable elements for ``click``, inputs for ``type_and_submit``); the typed
+  text stays free but bounded.
+
+Backends receive one schema per chat and enforce it with the field's libraries: xgrammar
+for transformers, vLLM's structured outputs, ``response_format`` for OpenAI-compatible
+servers. None of the paper's baselines constrain decoding: compare rows with the same mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shop_env.core.protocol import answer_schema
+
+__all__ = [
+    "CONSTRAIN_MODES",
+    "MAX_NAME_CHARS",
+    "MAX_RATIONALE_CHARS",
+    "MAX_TEXT_CHARS",
+    "MIN_NEW_TOKENS",
+    "check_constrain",
+    "schema_for",
+]
+
+CONSTRAIN_MODES: tuple[str, ...] = ("none", "json", "candidates")
+#: Bounds of a constrained answer's free strings (characters; xgrammar's regular expressions
+#: repeat at most 128 times). With the JSON around them an answer is at most about 400
+#: characters: a rationale of about twenty words, a full element name, a search query.
+MAX_RATIONALE_CHARS = 120
+MAX_NAME_CHARS = 120
+MAX_TEXT_CHARS = 80
+#: The ``max_new_tokens`` a constrained answer is sized for.
+MIN_NEW_TOKENS = 128
+
+
+def check_constrain(mode: str) -> str:
+    """``mode`` when it is one of :data:`CONSTRAIN_MODES`, else a ValueError naming them."""
+    if mode not in CONSTRAIN_MODES:
+        raise ValueError(f"constrain must be one of {list(CONSTRAIN_MODES)}, got {mode!r}")
+    return mode
+
+
+def schema_for(mode: str, info: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The JSON schema one answer is held to under ``mode`` (``None`` for ``none``).
+
+    Args:
+        mode: one of :data:`CONSTRAIN_MODES`.
+        info: the env's info for the step; ``candidates`` mode reads ``info["candidates"]``
+            (create the env with ``with_candidates=True``, as the rollout harness does).
+    """
+    check_constrain(mode)
+    if mode == "none":
+        return None
+    bounds = {"max_rationale_chars": MAX_RATIONALE_CHARS, "max_name_chars": MAX_NAME_CHARS,
+              "max_text_chars": MAX_TEXT_CHARS, "plain_text": True}
+    if mode == "json":
+        return answer_schema(**bounds)
+    if info is None or "candidates" not in info:
+        raise KeyError("constrain='candidates' needs info['candidates']: create the env with with_candidates=True")
+    elements: Sequence[Any] = info["candidates"]
+    clickable = [c.name for c in elements if c.kind != "input"]
+    inputs = [c.name for c in elements if c.kind == "input"]
+    return answer_schema(click_names=clickable, input_names=inputs, **bounds)

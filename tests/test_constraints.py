@@ -1,0 +1,180 @@
+"""Grounded decoding (``--constrain``): schemas, the xgrammar processor, the agent and the result files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.constraints import CONSTRAIN_MODES, MAX_RATIONALE_CHARS, check_constrain, schema_for
+from shop_env.core.protocol import ANSWER_SCHEMA, answer_schema, format_response, parse_response
+from shop_env.core.types import Action
+
+
+class _Candidate:
+    def __init__(self, name: str, kind: str) -> None:
+        self.name, self.kind = name, kind
+
+
+PAGE = [_Candidate("nav_bar.search_input", "input"), _Candidate("search_results.red_mug.product_title", "clickable"),
+        _Candidate("refinements.price_low", "clickable")]
+
+
+def test_modes_are_checked():
+    assert CONSTRAIN_MODES == ("none", "json", "candidates")
+    with pytest.raises(ValueError, match="none"):
+        check_constrain("grammar")
+    assert schema_for("none") is None
+    with pytest.raises(KeyError, match="with_candidates"):
+        schema_for("candidates", {})
+
+
+def test_candidates_schema_lists_the_names_that_fit_each_type():
+    schema = schema_for("candidates", {"candidates": PAGE})
+    variants = {v["properties"]["type"]["const"]: v for v in schema["properties"]["action"]["anyOf"]}
+    assert variants["click"]["properties"]["name"]["enum"] == [PAGE[1].name, PAGE[2].name]
+    assert variants["type_and_submit"]["properties"]["name"]["enum"] == [PAGE[0].name]
+    assert set(variants) == {"click", "type_and_submit", "terminate"}
+    only_terminate = schema_for("candidates", {"candidates": []})
+    assert [v["properties"]["type"]["const"] for v in only_terminate["properties"]["action"]["anyOf"]] == ["terminate"]
+    assert schema["properties"]["rationale"]["pattern"].endswith(f"{{0,{MAX_RATIONALE_CHARS}}}$")
+
+
+@pytest.fixture(scope="module")
+def compiler(tiny_model_dir):
+    pytest.importorskip("xgrammar", reason="the train extra is not installed")
+    from transformers import AutoTokenizer
+
+    from agents.backends.grammar import SchemaCompiler
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    return SchemaCompiler(tokenizer, len(tokenizer))
+
+
+def _accepts(compiler, schema, text: str) -> bool:
+    import xgrammar as xgr
+
+    return xgr.GrammarMatcher(compiler.compile(schema)).accept_string(text)
+
+
+@pytest.mark.parametrize("action", [Action.click("refinements.price_low"), Action.terminate(),
+                                    Action.type_and_submit("nav_bar.search_input", "blue linen shirt")])
+def test_the_schema_admits_every_canonical_answer_and_the_parser_takes_them(compiler, action):
+    text = format_response("I want the cheaper ones.", action)
+    assert parse_response(text).ok
+    assert _accepts(compiler, ANSWER_SCHEMA, text)
+    assert _accepts(compiler, schema_for("json"), text)
+    assert _accepts(compiler, schema_for("candidates", {"candidates": PAGE}), text)
+
+
+@pytest.mark.parametrize("text", [
+    '{"rationale": "x", "action": {"type": "click", "name": "not.on.page"}}',   # a name off the page
+    '{"rationale": "x", "action": {"type": "type_and_submit", "name": "refinements.price_low", "text": "a"}}',
+    '{"rationale": "x",  "action": {"type": "terminate"}}',                       # free whitespace
+    '{"rationale": "x", "action": {"type": "terminate", "name": "x"}}',            # a field terminate lacks
+    '{"rationale": "' + "a" * (MAX_RATIONALE_CHARS + 1) + '", "action": {"type": "terminate"}}',
+])
+def test_the_candidates_schema_refuses_what_the_page_does_not_allow(compiler, text):
+    assert not _accepts(compiler, schema_for("candidates", {"candidates": PAGE}), text)
+
+
+def test_schema_bounds_are_respected_by_the_plain_schema(compiler):
+    bounded = answer_schema(max_rationale_chars=5)
+    assert _accepts(compiler, bounded, format_response("12345", Action.terminate()))
+    assert not _accepts(compiler, bounded, format_response("123456", Action.terminate()))
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_model_dir):
+    pytest.importorskip("xgrammar", reason="the train extra is not installed")
+    from agents.backends.transformers_backend import TransformersBackend
+
+    return TransformersBackend(str(tiny_model_dir), max_batch_size=8)
+
+
+def _rollout(backend, constrain, *, sessions=2, max_new_tokens=1024):
+    """The random tiny model sampled at temperature 1 writes anything it may: a hard case."""
+    from agents.base import GenerationConfig
+    from agents.prompted import PromptedAgent
+    from agents.rollout import run_rollout
+
+    agent = PromptedAgent(backend, GenerationConfig(temperature=1.0, max_new_tokens=max_new_tokens, seed=3),
+                          constrain=constrain)
+    env = {"corpus": "demo", "split": "test", "token_budget": 600, "token_counter": backend.count_tokens}
+    return agent, run_rollout(agent, env, limit=sessions, batch_size=4, progress=False).records
+
+
+def test_unconstrained_random_model_fails_to_parse(backend):
+    _, records = _rollout(backend, "none", sessions=1, max_new_tokens=48)
+    assert all(r["parse_error"] for r in records)  # what the constraint is for
+
+
+def test_json_constraint_makes_every_answer_parse(backend):
+    agent, records = _rollout(backend, "json")
+    assert records and all(r["parse_error"] is None for r in records), [r["response"] for r in records][:3]
+    assert agent.name.endswith("+constrain=json")
+
+
+def test_candidates_constraint_names_only_elements_of_the_page(backend):
+    from shop_env import load_corpus
+    from shop_env.html import element_names
+
+    corpus = load_corpus("demo", split="test")
+    _, records = _rollout(backend, "candidates")
+    assert records and all(r["parse_error"] is None for r in records)
+    for r in records:
+        pred = r["predicted_action"]
+        if pred["type"] != "terminate":
+            page = corpus[corpus.index_of(r["session_id"])].steps[r["step_index"]].html
+            assert pred["name"] in element_names(page)
+
+
+def test_the_raw_logits_are_still_the_models(backend):
+    """Self-certainty and log-probs describe the policy's distribution, not the mask's."""
+    from agents.base import GenerationConfig
+    from shop_env.prompt import to_messages
+
+    chat = [to_messages("[Page 1]\n<button name='a'>A</button>\n")]
+    config = GenerationConfig(temperature=0, max_new_tokens=40)
+    gen = backend.generate(chat, config, [schema_for("json")])[0]
+    assert gen.text.startswith('{"rationale": "') and gen.token_info is not None
+    assert all(lp <= 0 for lp in gen.logprobs) and len(gen.logprobs) == len(gen.token_ids)
+
+
+def test_none_leaves_config_hashes_unchanged_and_other_modes_change_them():
+    from benchmarks.run import config_hash
+
+    env = {"reward": {"reward": "shop_r1"}, "context": {"history": "full"}, "system_prompt_sha": "abc"}
+    generation = {"temperature": 0.6, "top_p": 1.0, "max_new_tokens": 128, "seed": 0}
+    assert config_hash(env, generation) == config_hash(env, generation, "none")
+    assert len({config_hash(env, generation, mode) for mode in CONSTRAIN_MODES}) == 3
+
+
+def test_openai_backend_sends_the_schema_as_response_format():
+    pytest.importorskip("openai", reason="the openai extra is not installed")
+    from agents.base import GenerationConfig
+    from shop_env.prompt import to_messages
+    from tests.test_backends import _FakeOpenAI, _openai_backend
+
+    schema = schema_for("json")
+    with _FakeOpenAI() as server:
+        backend, _ = _openai_backend(server, max_concurrency=1)
+        backend.generate([to_messages("a"), to_messages("b")], GenerationConfig(), [schema, None])
+    sent = sorted(server.requests, key=lambda r: r["seed"])
+    assert sent[0]["response_format"] == {"type": "json_schema", "json_schema": {
+        "name": "shop_r1_answer", "schema": json.loads(json.dumps(schema)), "strict": True}}
+    assert "response_format" not in sent[1]
+
+
+def test_benchmark_run_records_the_constraint(tmp_path, tiny_model_dir):
+    pytest.importorskip("xgrammar", reason="the train extra is not installed")
+    from benchmarks.run import main
+
+    out = tmp_path / "bench"
+    assert main(["--agent", "prompted", "--agent", "heuristic", "--model", str(tiny_model_dir), "--limit", "1",
+                 "--constrain", "json", "--token-budget", "600", "--max-new-tokens", "1024", "--bootstrap", "0",
+                 "--temperature", "1.0", "--output-path", str(out), "--no-progress"]) == 0
+    prompted = json.loads(next(out.glob("prompted-*-json/results.json")).read_text())
+    heuristic = json.loads((out / "heuristic" / "results.json").read_text())
+    assert prompted["config"]["constrain"] == "json" and heuristic["config"]["constrain"] == "none"
+    assert prompted["metrics"]["parse_failure_rate"] == 0.0
