@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Grounded decoding against free decoding on the paper table's miniature: every model row that
+# exists (zero-shot always; SFT and the GRPO rows when their runs are in $RUNS) evaluated with
+# --constrain none, json and candidates on the same test steps, with the same code and the same
+# checkpoints, then paired against each other with benchmarks.compare.
+#
+# Resumable: each cell resumes from its sample log, so a larger EVAL_SESSIONS later continues
+# the same sessions. Usage: bash benchmarks/recipes/constrained_table.sh
+# Environment: EVAL_SESSIONS (default 30, the miniature's), RUNS (default runs/paper-table-cpu),
+# OUT (default benchmarks/results/constrained-cpu), PY (default .venv/bin/python), DRY_RUN=1.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PY:-.venv/bin/python}
+EVAL_SESSIONS=${EVAL_SESSIONS:-30}
+RUNS=${RUNS:-runs/paper-table-cpu}
+OUT=${OUT:-benchmarks/results/constrained-cpu}
+MODEL=${MODEL:-smollm2-135m}
+# the miniature's evaluation settings (benchmarks/recipes/paper_table_cpu.sh)
+EVAL=(--data demo --split test --limit "$EVAL_SESSIONS" --history latest --token-budget 1024
+      --temperature 0.6 --max-new-tokens 128 --no-progress)
+
+run() { if [ "${DRY_RUN:-0}" != 0 ]; then echo "+ $(printf '%q ' "$@")"; else "$@"; fi; }
+
+declare -A MODELS=([zero-shot]="$MODEL")
+for row in sft:sft shop-r1:grpo-shop_r1; do
+  if [ -d "$RUNS/${row#*:}/final" ]; then MODELS[${row%%:*}]="$RUNS/${row#*:}/final"; fi
+done
+ROWS=()
+for row in zero-shot sft shop-r1; do
+  [ -n "${MODELS[$row]:-}" ] || { echo "[constrained] $row: no model in $RUNS (rebuild it with paper_table_cpu.sh)"; continue; }
+  for mode in none json candidates; do
+    echo "[constrained] $row --constrain $mode"
+    run "$PY" -m benchmarks.run --agent prompted --model "${MODELS[$row]}" --constrain "$mode" "${EVAL[@]}" \
+      --output-path "$OUT/$row-$mode"
+    ROWS+=("$OUT/$row-$mode")
+  done
+done
+run "$PY" -m benchmarks.compare "${ROWS[@]}" --output "$OUT/table.md" --plot "$OUT/table.png" \
+  --baseline "zero-shot-none/prompted-smollm2-135m"
