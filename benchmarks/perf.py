@@ -21,6 +21,7 @@ SUITES = {
     "env": "benchmarks.perf_env",
     "harness": "benchmarks.perf_harness",
     "backends": "benchmarks.perf_backends",
+    "simulate": "benchmarks.perf_simulate",
 }
 
 
