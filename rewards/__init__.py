@@ -31,9 +31,11 @@ from .base import (
     validate_gold,
     weighted_sum,
 )
+from .binary import BinaryReward
+from .customer_r1 import CustomerR1Reward
 from .metrics import compute_metrics, exact_match, type_match
 from .self_certainty import DEFAULT_ALPHA, locate_rationale_span, self_certainty, token_stats
-from .shop_r1 import BinaryReward, CustomerR1Reward, NormalizedReward, ShopR1Reward
+from .shop_r1 import NormalizedReward, ShopR1Reward
 from .similarity import rouge_l_f1, thresholded
 from .tokens import TokenInfo
 

@@ -29,6 +29,7 @@ __all__ = [
     "WeightedSum",
     "answer_of",
     "best_total",
+    "check_settings",
     "as_breakdown",
     "available_rewards",
     "get_reward",
@@ -439,3 +440,18 @@ def get_reward(name: str | Reward, **overrides: Any) -> Reward:
         except TypeError as exc:
             raise TypeError(f"reward {name!r}: {exc}") from exc
     return FunctionReward(target, name=name, **overrides)
+
+
+def check_settings(obj: Any, non_negative: tuple[str, ...] = (), finite: tuple[str, ...] = ()) -> None:
+    """Every named setting of a reward is a finite number (and the ``non_negative`` ones >= 0)."""
+    for name in non_negative + finite:
+        value = getattr(obj, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{type(obj).__name__}.{name} must be a finite number, got {value!r}")
+    for name in non_negative:
+        if getattr(obj, name) < 0:
+            raise ValueError(
+                f"{type(obj).__name__}.{name} must be >= 0, got {getattr(obj, name)!r} "
+                "(combine rewards with weighted_sum for penalties)"
+            )
+    check_parse_mode(getattr(obj, "parse_mode", "strict"), owner=type(obj).__name__)

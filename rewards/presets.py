@@ -19,7 +19,9 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 from .base import register_reward
-from .shop_r1 import BinaryReward, CustomerR1Reward, NormalizedReward, ShopR1Reward
+from .binary import BinaryReward
+from .customer_r1 import CustomerR1Reward
+from .shop_r1 import NormalizedReward, ShopR1Reward
 
 __all__ = ["PRESETS", "Preset"]
 
