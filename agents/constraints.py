@@ -27,6 +27,7 @@ __all__ = [
     "MAX_RATIONALE_CHARS",
     "MAX_TEXT_CHARS",
     "MIN_NEW_TOKENS",
+    "answer_regex",
     "check_constrain",
     "schema_for",
 ]
@@ -47,6 +48,25 @@ def check_constrain(mode: str) -> str:
     if mode not in CONSTRAIN_MODES:
         raise ValueError(f"constrain must be one of {list(CONSTRAIN_MODES)}, got {mode!r}")
     return mode
+
+
+def answer_regex() -> str:
+    """The ``json`` mode's answers as one regular expression (the same bounds and separators).
+
+    For engines that take a regular expression rather than a schema: TRL's GRPO with vLLM
+    generation (``vllm_structured_outputs_regex``). Page candidates cannot enter it (one
+    expression serves every prompt), so there it is ``json`` mode only.
+    """
+    def plain(low: int, high: int) -> str:
+        return '"[^\\x00-\\x1f"\\\\]{' + f"{low},{high}" + '}"'
+
+    name, text = plain(1, MAX_NAME_CHARS), plain(1, MAX_TEXT_CHARS)
+    actions = "|".join([
+        r'\{"type": "click", "name": ' + name + r'\}',
+        r'\{"type": "type_and_submit", "name": ' + name + ', "text": ' + text + r'\}',
+        r'\{"type": "terminate"\}',
+    ])
+    return r'\{"rationale": ' + plain(0, MAX_RATIONALE_CHARS) + r', "action": (?:' + actions + r')\}'
 
 
 def schema_for(mode: str, info: Mapping[str, Any] | None = None) -> dict[str, Any] | None:

@@ -178,3 +178,33 @@ def test_benchmark_run_records_the_constraint(tmp_path, tiny_model_dir):
     heuristic = json.loads((out / "heuristic" / "results.json").read_text())
     assert prompted["config"]["constrain"] == "json" and heuristic["config"]["constrain"] == "none"
     assert prompted["metrics"]["parse_failure_rate"] == 0.0
+
+
+def test_the_answer_regex_matches_json_mode_answers_only():
+    import re
+
+    from agents.constraints import MAX_TEXT_CHARS, answer_regex
+
+    pattern = re.compile(answer_regex())
+    for action in (Action.click("refinements.price_low"), Action.terminate(),
+                   Action.type_and_submit("nav_bar.search_input", "blue linen shirt")):
+        assert pattern.fullmatch(format_response("I want the cheaper ones.", action))
+    for bad in (format_response('a "quote"', Action.terminate()),
+                format_response("x" * (MAX_RATIONALE_CHARS + 1), Action.terminate()),
+                format_response("ok", Action.type_and_submit("s", "t" * (MAX_TEXT_CHARS + 1))),
+                '{"rationale": "ok",  "action": {"type": "terminate"}}'):
+        assert not pattern.fullmatch(bad)
+
+
+def test_grpo_constrains_sampling_only_through_vllm_and_only_in_json_mode():
+    from agents.train.grpo import GRPORunConfig, _structured_sampling
+
+    with pytest.raises(ValueError, match="use_vllm"):
+        GRPORunConfig(constrain="json")
+    with pytest.raises(ValueError, match="candidates"):
+        GRPORunConfig(constrain="candidates", use_vllm=True)
+    assert _structured_sampling("none") == {}
+    assert set(_structured_sampling("json")) == {"vllm_structured_outputs_regex"}
+    from trl import GRPOConfig
+
+    assert "vllm_structured_outputs_regex" in GRPOConfig.__dataclass_fields__  # the TRL flag it sets

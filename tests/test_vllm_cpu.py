@@ -144,6 +144,21 @@ def test_openai_backend_against_vllm_serve(vllm_server):
     prompt = backend._tokenizer.apply_chat_template(to_messages(PAGES[0]), tokenize=False, add_generation_prompt=True)
     assert first.prompt_tokens == backend.count_tokens(prompt)
 
+    # grounded decoding through response_format: every answer parses, every name is on its page
+    from agents.constraints import schema_for
+    from shop_env.core.protocol import parse_response
+    from shop_env.html import candidates, element_names
+
+    chats = [to_messages(p) for p in PAGES]
+    for mode in ("json", "candidates"):
+        schemas = [schema_for(mode, {"candidates": candidates(p)}) for p in PAGES]
+        answers = backend.generate(chats, GenerationConfig(temperature=0.6, max_new_tokens=256, seed=2), schemas)
+        parsed = [parse_response(g.text) for g in answers]
+        assert all(p.ok for p in parsed), [g.text for g in answers]
+        if mode == "candidates":
+            for page, p in zip(PAGES, parsed, strict=True):
+                assert p.action.type == "terminate" or p.action.name in element_names(page)
+
 
 _OFFLINE_SCRIPT = textwrap.dedent("""
     import json, sys, time
@@ -160,6 +175,10 @@ _OFFLINE_SCRIPT = textwrap.dedent("""
         gens = backend.generate(batch, config)
         again = backend.generate(batch, config)
         greedy = backend.generate(batch[:2], GenerationConfig(temperature=0, max_new_tokens=12))
+        from agents.constraints import schema_for
+        from shop_env.html import candidates
+        schemas = [schema_for("candidates", {"candidates": candidates(p)}) for p in pages]
+        constrained = backend.generate(batch, GenerationConfig(temperature=0.6, max_new_tokens=256, seed=5), schemas)
         print("RESULT " + json.dumps({
             "greedy": [g.token_ids for g in greedy],
             "startup_s": backend.startup_s,
@@ -169,6 +188,7 @@ _OFFLINE_SCRIPT = textwrap.dedent("""
             "prompt_tokens": [g.prompt_tokens for g in gens],
             "token_info": [g.token_info for g in gens],
             "count": backend.count_tokens("<html>red mug</html>"),
+            "constrained": [g.text for g in constrained],
         }))
 """)
 
@@ -195,6 +215,13 @@ def test_vllm_backend_offline_engine(model_dir, tmp_path):
         assert all(lp <= 0 for lp in lps)
     assert out["token_info"] == [None] * len(pages)
     assert out["count"] >= 3
+    from shop_env.core.protocol import parse_response
+    from shop_env.html import element_names
+
+    for page, text in zip(pages, out["constrained"], strict=True):  # vLLM's structured outputs held the answer
+        parsed = parse_response(text)
+        assert parsed.ok, text
+        assert parsed.action.type == "terminate" or parsed.action.name in element_names(page)
     reference = TransformersBackend("smollm2-135m", dtype="float32").generate(
         [to_messages(p) for p in pages[:2]], GenerationConfig(temperature=0, max_new_tokens=12))
     for ours, theirs in zip(out["greedy"], reference, strict=True):

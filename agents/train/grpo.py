@@ -50,6 +50,15 @@ TOKEN_INFO_COLUMN = "token_info"
 
 
 
+def _structured_sampling(constrain: str) -> dict[str, Any]:
+    """GRPOConfig arguments that hold vLLM's samples to the answer protocol (``json``), or none."""
+    if constrain == "none":
+        return {}
+    from agents.constraints import answer_regex
+
+    return {"vllm_structured_outputs_regex": answer_regex()}
+
+
 @dataclass
 class GRPORunConfig(SharedRunOptions):
     """Settings of one GRPO run; every field is a ``python -m agents.train grpo --<field>`` flag.
@@ -95,6 +104,9 @@ class GRPORunConfig(SharedRunOptions):
     vllm_server_host: str = field(default="0.0.0.0", metadata=_help("vLLM server host (server mode, `trl vllm-serve`)"))
     vllm_server_port: int = field(default=8000, metadata=_help("vLLM server port (server mode)"))
     vllm_gpu_memory_utilization: float = field(default=0.3, metadata=_help("GPU memory share vLLM takes (colocate)"))
+    constrain: str = field(default="none", metadata=_help(
+        "sample under a constraint: none (the paper) or json (needs --use-vllm; TRL's vLLM structured outputs). "
+        "The sampled answers are then not the policy's own samples: see docs/TRAINING.md"))
     self_certainty_batch_size: int = field(default=4, metadata=_help(
         "completions per extra forward pass for the rationale reward (memory: batch x tokens x vocab floats)"))
     seed: int = field(default=0, metadata=_help("seed of data order and sampling"))
@@ -115,6 +127,11 @@ class GRPORunConfig(SharedRunOptions):
             raise ValueError("learning_rate must be > 0 and max_steps >= 1")
         if self.vllm_mode not in ("colocate", "server"):
             raise ValueError(f"vllm_mode must be 'colocate' or 'server', got {self.vllm_mode!r}")
+        if self.constrain not in ("none", "json"):
+            raise ValueError(f"constrain must be 'none' or 'json' in GRPO (one expression for every prompt: no "
+                             f"page candidates), got {self.constrain!r}")
+        if self.constrain != "none" and not self.use_vllm:
+            raise ValueError("constrain='json' needs use_vllm=True: TRL constrains sampling only through vLLM")
         self.overrides()  # fail early on bad JSON
 
     def overrides(self) -> dict[str, Any]:
@@ -337,6 +354,7 @@ def build_grpo_trainer(
         vllm_server_host=config.vllm_server_host,
         vllm_server_port=config.vllm_server_port,
         vllm_gpu_memory_utilization=config.vllm_gpu_memory_utilization,
+        **_structured_sampling(config.constrain),
         seed=config.seed,
         data_seed=config.seed,
         save_strategy="steps",
