@@ -22,6 +22,7 @@ SUITES = {
     "harness": "benchmarks.perf_harness",
     "backends": "benchmarks.perf_backends",
     "simulate": "benchmarks.perf_simulate",
+    "constraints": "benchmarks.perf_constraints",
 }
 
 
