@@ -263,6 +263,24 @@ class Recorder:
                   self._screenshot_now(raw))
         self.done = True
 
+    def sync(self, timeout_s: float = 10.0) -> bool:
+        """Wait until the recorder has seen the page now on screen whole: its report and, with
+        screenshots on, its screenshot. A script driving the page calls this before each action
+        (a person does not act on a page still loading): an action taken earlier is recorded
+        on the page as reported last, without a screenshot. True when in step.
+        """
+        deadline = time.monotonic() + timeout_s
+        while not self.done and time.monotonic() < deadline:
+            try:
+                doc = self.page.evaluate("() => window.__shopRecorder && window.__shopRecorder.doc")
+            except Exception:  # navigating: the next report is on its way
+                doc = None
+            seen = doc is not None and self._last_page is not None and self._last_page.get("doc") == doc
+            if seen and (self.screenshots is None or (self._shot is not None and self._shot[0] == doc)):
+                return True
+            self.page.wait_for_timeout(20)  # lets the page's reports reach the recorder
+        return False
+
     def close(self) -> None:
         """Stop recording (the session stays as recorded; call :meth:`terminate` to end it with a step)."""
         self.done = True

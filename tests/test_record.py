@@ -45,6 +45,7 @@ def test_a_shopper_session_recorded_in_chromium_replays_exactly(live, tmp_path):
         page.goto(served.url + "/")
 
         def act(action: Action) -> None:
+            assert rec.sync()  # the recorder has this page and its screenshot, as before a person's action
             result = page.act(action)
             assert result.ok, result.reason
             driven.append(action)
@@ -57,6 +58,7 @@ def test_a_shopper_session_recorded_in_chromium_replays_exactly(live, tmp_path):
         act(Action.click(next(n for n in page.last.names if n.startswith("product_options.size."))))
         act(Action.click("add_to_cart.add_to_cart"))
         assert "cart_side_bar.go_to_cart" in page.last.names
+        assert rec.sync()
         rec.terminate()
         driven.append(Action.terminate())
     assert rec.skipped == [] and len(rec.overheads) == 6
