@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shop_env.core.protocol import answer_schema
+from shop_env.core.protocol import PLAIN_TEXT_CHARS, answer_schema, format_response
+from shop_env.core.types import Action
 
 __all__ = [
     "CONSTRAIN_MODES",
@@ -28,6 +29,7 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "MIN_NEW_TOKENS",
     "answer_regex",
+    "answer_token_bound",
     "check_constrain",
     "schema_for",
 ]
@@ -50,6 +52,33 @@ def check_constrain(mode: str) -> str:
     return mode
 
 
+def answer_token_bound(schema: Mapping[str, Any]) -> int:
+    """The most tokens an answer held to ``schema`` can take: its longest admitted text in bytes.
+
+    Every token of a byte-level tokenizer is at least one byte, and the schema's free strings
+    are plain ASCII, so this bound holds whatever tokens the model picks (the end-of-sequence
+    token included). :class:`~agents.prompted.PromptedAgent` decodes a constrained answer
+    with at least this many new tokens, so every answer closes.
+    """
+    def longest(spec: Mapping[str, Any], default: int) -> str:
+        if "enum" in spec:
+            return max(spec["enum"], key=lambda v: len(v.encode("utf-8")))
+        if "pattern" in spec:
+            upper = spec["pattern"].rsplit(",", 1)[-1].rstrip("}$")
+            return "x" * (int(upper) if upper else default)
+        return "x" * int(spec.get("maxLength", default))
+
+    rationale = longest(schema["properties"]["rationale"], MAX_RATIONALE_CHARS)
+    texts = []
+    for variant in schema["properties"]["action"]["anyOf"]:
+        fields = variant["properties"]
+        kind = fields["type"]["const"]
+        name = longest(fields["name"], MAX_NAME_CHARS) if "name" in fields else None
+        text = longest(fields["text"], MAX_TEXT_CHARS) if "text" in fields else None
+        texts.append(format_response(rationale, Action(kind, name=name, text=text)))
+    return max(len(t.encode("utf-8")) for t in texts) + 1
+
+
 def answer_regex() -> str:
     """The ``json`` mode's answers as one regular expression (the same bounds and separators).
 
@@ -58,7 +87,7 @@ def answer_regex() -> str:
     expression serves every prompt), so there it is ``json`` mode only.
     """
     def plain(low: int, high: int) -> str:
-        return '"[^\\x00-\\x1f"\\\\]{' + f"{low},{high}" + '}"'
+        return f'"{PLAIN_TEXT_CHARS}{{{low},{high}}}"'
 
     name, text = plain(1, MAX_NAME_CHARS), plain(1, MAX_TEXT_CHARS)
     actions = "|".join([

@@ -12,7 +12,7 @@ from dataclasses import replace
 from shop_env.prompt import SYSTEM_PROMPT, to_messages
 
 from .base import Backend, Generation, GenerationConfig, Messages
-from .constraints import check_constrain, schema_for
+from .constraints import answer_token_bound, check_constrain, schema_for
 
 __all__ = ["PromptedAgent"]
 
@@ -73,7 +73,11 @@ class PromptedAgent:
             generations = self.backend.generate(chats, config)
         else:
             steps = infos if infos is not None else [None] * len(observations)
-            generations = self.backend.generate(chats, config, [schema_for(self.constrain, i) for i in steps])
+            schemas = [schema_for(self.constrain, i) for i in steps]
+            # room for the longest answer the schema admits, so every constrained answer closes
+            bound = max(answer_token_bound(s) for s in schemas)
+            generations = self.backend.generate(
+                chats, replace(config, max_new_tokens=max(config.max_new_tokens, bound)), schemas)
         if len(generations) != len(observations):
             raise RuntimeError(
                 f"backend {self.backend.name!r} returned {len(generations)} generations for {len(observations)} prompts"

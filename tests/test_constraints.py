@@ -78,6 +78,16 @@ def test_the_candidates_schema_refuses_what_the_page_does_not_allow(compiler, te
     assert not _accepts(compiler, schema_for("candidates", {"candidates": PAGE}), text)
 
 
+def test_the_token_bound_covers_the_longest_answer_the_schema_admits():
+    from agents.constraints import MAX_NAME_CHARS, MAX_TEXT_CHARS, answer_token_bound
+
+    longest = format_response("r" * MAX_RATIONALE_CHARS, Action.type_and_submit("n" * MAX_NAME_CHARS,
+                                                                                  "t" * MAX_TEXT_CHARS))
+    assert answer_token_bound(schema_for("json")) == len(longest.encode()) + 1  # + the end-of-sequence token
+    page = [_Candidate("x" * 200, "clickable")]  # a listed name longer than a free one may be
+    assert answer_token_bound(schema_for("candidates", {"candidates": page})) > len(longest.encode()) - MAX_TEXT_CHARS
+
+
 def test_schema_bounds_are_respected_by_the_plain_schema(compiler):
     bounded = answer_schema(max_rationale_chars=5)
     assert _accepts(compiler, bounded, format_response("12345", Action.terminate()))
@@ -92,7 +102,7 @@ def backend(tiny_model_dir):
     return TransformersBackend(str(tiny_model_dir), max_batch_size=8)
 
 
-def _rollout(backend, constrain, *, sessions=1, max_new_tokens=1024):
+def _rollout(backend, constrain, *, sessions=1, max_new_tokens=16):
     """The random tiny model sampled at temperature 1 writes anything it may: a hard case."""
     from agents.base import GenerationConfig
     from agents.prompted import PromptedAgent
@@ -110,6 +120,7 @@ def test_unconstrained_random_model_fails_to_parse(backend):
 
 
 def test_json_constraint_makes_every_answer_parse(backend):
+    """Even asked for 16 new tokens: the agent decodes up to the schema's bound, so answers close."""
     agent, records = _rollout(backend, "json")
     assert records and all(r["parse_error"] is None for r in records), [r["response"] for r in records][:3]
     assert agent.name.endswith("+constrain=json")
@@ -172,7 +183,7 @@ def test_benchmark_run_records_the_constraint(tmp_path, tiny_model_dir):
 
     out = tmp_path / "bench"
     assert main(["--agent", "prompted", "--agent", "heuristic", "--model", str(tiny_model_dir), "--limit", "1",
-                 "--constrain", "json", "--token-budget", "600", "--max-new-tokens", "1024", "--bootstrap", "0",
+                 "--constrain", "json", "--token-budget", "600", "--max-new-tokens", "16", "--bootstrap", "0",
                  "--temperature", "1.0", "--output-path", str(out), "--no-progress"]) == 0
     prompted = json.loads(next(out.glob("prompted-*-json/results.json")).read_text())
     heuristic = json.loads((out / "heuristic" / "results.json").read_text())
@@ -189,7 +200,7 @@ def test_the_answer_regex_matches_json_mode_answers_only():
     for action in (Action.click("refinements.price_low"), Action.terminate(),
                    Action.type_and_submit("nav_bar.search_input", "blue linen shirt")):
         assert pattern.fullmatch(format_response("I want the cheaper ones.", action))
-    for bad in (format_response('a "quote"', Action.terminate()),
+    for bad in (format_response('a "quote"', Action.terminate()), format_response("café", Action.terminate()),
                 format_response("x" * (MAX_RATIONALE_CHARS + 1), Action.terminate()),
                 format_response("ok", Action.type_and_submit("s", "t" * (MAX_TEXT_CHARS + 1))),
                 '{"rationale": "ok",  "action": {"type": "terminate"}}'):

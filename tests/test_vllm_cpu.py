@@ -152,7 +152,7 @@ def test_openai_backend_against_vllm_serve(vllm_server):
     chats = [to_messages(p) for p in PAGES]
     for mode in ("json", "candidates"):
         schemas = [schema_for(mode, {"candidates": candidates(p)}) for p in PAGES]
-        answers = backend.generate(chats, GenerationConfig(temperature=0.6, max_new_tokens=256, seed=2), schemas)
+        answers = backend.generate(chats, GenerationConfig(temperature=0.6, max_new_tokens=512, seed=2), schemas)
         parsed = [parse_response(g.text) for g in answers]
         assert all(p.ok for p in parsed), [g.text for g in answers]
         if mode == "candidates":
@@ -178,7 +178,7 @@ _OFFLINE_SCRIPT = textwrap.dedent("""
         from agents.constraints import schema_for
         from shop_env.html import candidates
         schemas = [schema_for("candidates", {"candidates": candidates(p)}) for p in pages]
-        constrained = backend.generate(batch, GenerationConfig(temperature=0.6, max_new_tokens=256, seed=5), schemas)
+        constrained = backend.generate(batch, GenerationConfig(temperature=0.6, max_new_tokens=512, seed=5), schemas)
         print("RESULT " + json.dumps({
             "greedy": [g.token_ids for g in greedy],
             "startup_s": backend.startup_s,

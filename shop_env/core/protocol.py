@@ -34,6 +34,7 @@ __all__ = [
     "MAX_LENIENT_CANDIDATES",
     "MAX_RESPONSE_CHARS",
     "PARSE_MODES",
+    "PLAIN_TEXT_CHARS",
     "ParsedResponse",
     "answer_schema",
     "format_response",
@@ -206,10 +207,11 @@ def answer_schema(*, click_names: Sequence[str] | None = None, input_names: Sequ
         max_rationale_chars: an upper bound on the rationale's length, so answers close.
         max_name_chars: an upper bound on a free (not listed) element name's length.
         max_text_chars: an upper bound on the typed text's length.
-        plain_text: free strings hold no control character, quote or backslash (so need no
-            escapes), written as a ``pattern`` that also carries the length bounds: grammar
-            engines (xgrammar) let raw control characters into JSON strings, which strict
-            parsing refuses, and they ignore ``maxLength`` beside a ``pattern``.
+        plain_text: free strings are printable ASCII without quote or backslash (so they need
+            no escapes and every character is one byte), written as a ``pattern`` that also
+            carries the length bounds: grammar engines (xgrammar) let raw control characters
+            into JSON strings, which strict parsing refuses, and ignore ``maxLength`` beside
+            a ``pattern``.
 
     Returns:
         A JSON Schema (draft 2020-12) object.
@@ -219,7 +221,7 @@ def answer_schema(*, click_names: Sequence[str] | None = None, input_names: Sequ
             return {"type": "string", "enum": list(dict.fromkeys(choices))}
         if plain_text:
             upper = "" if limit is None else str(int(limit))
-            return {"type": "string", "pattern": f'^[^\\x00-\\x1f"\\\\]{{{minimum},{upper}}}$'}
+            return {"type": "string", "pattern": f"^{PLAIN_TEXT_CHARS}{{{minimum},{upper}}}$"}
         out: dict[str, Any] = {"type": "string"}
         if minimum:
             out["minLength"] = minimum
@@ -248,6 +250,9 @@ def answer_schema(*, click_names: Sequence[str] | None = None, input_names: Sequ
         "additionalProperties": False,
     }
 
+
+#: One character of a plain-text string: printable ASCII but ``"`` and ``\\`` (a regex class).
+PLAIN_TEXT_CHARS = r"[ !#-\[\]-~]"
 
 #: The schema of any well-formed answer (no page-specific names, no length bounds).
 ANSWER_SCHEMA: dict[str, Any] = answer_schema()
