@@ -72,3 +72,20 @@ def fixture_sessions() -> list[Session]:
 
 def fixture_corpus(split: str = "test") -> ListCorpus:
     return ListCorpus(fixture_sessions(), source="fixture", split=split)
+
+
+class CountingOracle:
+    """The oracle, counting its calls and dying after ``fail_after`` of them (a killed run)."""
+
+    name = "counting"
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.calls, self.fail_after = 0, fail_after
+
+    def act(self, observations, infos):
+        from agents.baselines import OracleAgent
+
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            raise KeyboardInterrupt("killed")
+        return OracleAgent().act(observations, infos)

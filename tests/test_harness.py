@@ -12,6 +12,7 @@ from agents.rollout import read_sample_log, run_rollout
 from agents.simple import OracleAgent, RandomAgent, random_choices
 from rewards.metrics import exact_match
 from shop_env import Action
+from tests.fixtures import CountingOracle as CountingAgent
 from tests.fixtures import fixture_corpus
 
 
@@ -22,21 +23,6 @@ def test_oracle_rollout_records_every_step(fixture_corpus):
     assert [r["step_index"] for r in res.records[:3]] == [0, 1, 2]
     assert sum(r["last_step"] for r in res.records) == len(fixture_corpus)
     json.dumps(res.records)  # records are JSON-able
-
-
-class CountingAgent:
-    """Oracle that fails after a number of calls (a killed run)."""
-
-    name = "counting"
-
-    def __init__(self, fail_after=None):
-        self.calls, self.fail_after = 0, fail_after
-
-    def act(self, observations, infos):
-        self.calls += 1
-        if self.fail_after is not None and self.calls > self.fail_after:
-            raise KeyboardInterrupt("killed")
-        return OracleAgent().act(observations, infos)
 
 
 def test_interrupted_rollout_resumes_from_its_sample_log(tmp_path):

@@ -8,23 +8,8 @@ import logging
 import pytest
 
 from agents.rollout import complete_sessions, read_sample_log, run_rollout
-from agents.simple import OracleAgent
+from tests.fixtures import CountingOracle as _CountingOracle
 from tests.fixtures import fixture_corpus
-
-
-class _CountingOracle:
-    """The oracle, counting its calls and dying after ``fail_after`` of them (a killed run)."""
-
-    name = "counting"
-
-    def __init__(self, fail_after: int | None = None) -> None:
-        self.calls, self.fail_after = 0, fail_after
-
-    def act(self, observations, infos):
-        self.calls += 1
-        if self.fail_after is not None and self.calls > self.fail_after:
-            raise KeyboardInterrupt("killed")
-        return OracleAgent().act(observations, infos)
 
 
 def _killed_log(tmp_path):
