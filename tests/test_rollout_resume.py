@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from agents.baselines import OracleAgent
 from agents.rollout import complete_sessions, read_sample_log, run_rollout
 from tests.fixtures import CountingOracle as _CountingOracle
 from tests.fixtures import fixture_corpus
