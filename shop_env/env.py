@@ -35,6 +35,18 @@ def _cached_corpus(source: str, split: str, options: tuple[tuple[str, Any], ...]
     return load_corpus(source, split=split, **dict(options))
 
 
+def env_corpus(corpus: str | Corpus, split: str, corpus_options: Mapping[str, Any] | None = None) -> Corpus:
+    """The corpus an env runs on: a source string is loaded once per process (cached), a corpus
+    taken as it is; an empty one is refused, so an env never starts without episodes."""
+    if isinstance(corpus, str):
+        loaded = _cached_corpus(corpus, split, tuple(sorted((corpus_options or {}).items())))
+    else:
+        loaded = load_corpus(corpus, split=split)
+    if len(loaded) == 0:
+        raise ValueError(f"corpus {loaded!r} has no sessions")
+    return loaded
+
+
 class ShopSessionEnv(gym.Env[str, str]):
     """Gymnasium env over a corpus of shopping sessions.
 
@@ -179,12 +191,7 @@ class ShopSessionEnv(gym.Env[str, str]):
             rank, world = shard
             if not (0 <= rank < world):
                 raise ValueError(f"shard must be (rank, world_size) with 0 <= rank < world_size, got {shard}")
-        if isinstance(corpus, str):
-            self.corpus = _cached_corpus(corpus, split, tuple(sorted((corpus_options or {}).items())))
-        else:
-            self.corpus = load_corpus(corpus, split=split)
-        if len(self.corpus) == 0:
-            raise ValueError(f"corpus {self.corpus!r} has no sessions")
+        self.corpus = env_corpus(corpus, split, corpus_options)
         overrides = {"parse_mode": parse_mode} if parse_mode is not None else {}
         self.reward = get_reward(reward, **overrides)
         self.context = ContextBuilder(

@@ -443,8 +443,7 @@ class LiveShopEnv(gym.Env[str, str]):
         render_mode: str | None = None,
         corpus_options: Mapping[str, Any] | None = None,
     ) -> None:
-        from .corpus import load_corpus
-        from .env import _cached_corpus
+        from .env import env_corpus
 
         if start not in _STARTS:
             raise ValueError(f"start must be one of {_STARTS}, got {start!r}")
@@ -456,12 +455,7 @@ class LiveShopEnv(gym.Env[str, str]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         if max_steps is not None and max_steps < 1:
             raise ValueError(f"max_steps must be >= 1 or None, got {max_steps}")
-        if isinstance(corpus, str):
-            self.corpus = _cached_corpus(corpus, split, tuple(sorted((corpus_options or {}).items())))
-        else:
-            self.corpus = load_corpus(corpus, split=split)
-        if len(self.corpus) == 0:
-            raise ValueError(f"corpus {self.corpus!r} has no sessions")
+        self.corpus = env_corpus(corpus, split, corpus_options)
         if isinstance(store, str):
             self.backend: Any = DemoStore() if store == DEMO_STORE else (
                 BrowserStore(store) if re.match(r"https?://", store) else None)
