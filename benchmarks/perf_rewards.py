@@ -114,13 +114,14 @@ def measure_self_certainty(n_steps: int = 40, model: str | None = None) -> dict[
     from rewards.self_certainty import token_stats
     from shop_env.context import ContextBuilder, ContextConfig
     from shop_env.core.protocol import format_response
+    from shop_env.core.token_count import tokenizer_counter
     from shop_env.corpus import load_corpus
 
     path = resolve_model(model or DEFAULT_MODEL)
     tok = AutoTokenizer.from_pretrained(path)
     lm = AutoModelForCausalLM.from_pretrained(path, torch_dtype=torch.float32).eval()
     builder = ContextBuilder(ContextConfig(history="latest", token_budget=1024),
-                             token_counter=lambda t: len(tok(t, add_special_tokens=False)["input_ids"]))
+                             token_counter=tokenizer_counter(tok))
     values: list[float] = []
     steps = 0
     for session in load_corpus("demo", split="test"):

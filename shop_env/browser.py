@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .core.atomic import write_bytes_atomic
 from .core.types import Action
 
 __all__ = [
@@ -450,11 +451,7 @@ class DemoScreenshots:
         done: Future = Future()
         self._jobs.put((session_id, int(step), done))
         png = done.result(timeout=120)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as handle:
-            handle.write(png)
-        os.replace(tmp, path)
+        write_bytes_atomic(path, png)
         return png
 
     def _work(self, ready: Any) -> None:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from .browser import SNAPSHOT_JS, element_selectors, simplify_snapshot
+from .core.atomic import json_text
 from .core.types import Action, Session, Step
 from .splits import SPLITS
 
@@ -381,7 +382,7 @@ class Recorder:
         if session is None or self._file.closed:
             return
         record = _record(session, self.split, self.out.resolve().parent)
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+        line = json_text(record, separators=(",", ":")).encode("utf-8") + b"\n"  # lone surrogates escaped
         self._file.seek(self._start)
         self._file.truncate()
         self._file.write(line)

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..core.atomic import write_text_atomic
 from ._candidates import element_names
 from ._measures import CURRENCY_WORDS, is_measure
 from ._parse import decode_html
@@ -147,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                total["counter_share"], total["no_section_share"], total["numeric_segment_share"],
                total["unchanged_share"], total["longest"], total["seconds_per_mb"]))
     if args.json:
-        Path(args.json).write_text(json.dumps({"overall": total, "pages": [asdict(p) for p in pages]}, indent=1))
+        write_text_atomic(args.json, json.dumps({"overall": total, "pages": [asdict(p) for p in pages]}, indent=1))
     return 1 if total["failed"] else 0
 
 
