@@ -598,7 +598,27 @@ def test_the_deep_page_fallback_keeps_content_after_void_tags() -> None:
 
 @pytest.mark.parametrize("start", ["<ul><li>a<li>b</ul>", "<h2><form>x</form></h2>", "<td>a<td>b"])
 def test_pages_too_deep_for_libxml2_still_simplify_to_a_fixed_point(start: str) -> None:
-    """The fallback parser does not close elements where libxml2 would; simplify re-passes its output."""
     out = simplify(start + "<div>" * 2100 + "y")
     assert "<div>y</div>" in out
+    assert simplify(out) == out
+
+
+def test_the_deep_page_fallback_builds_the_tree_libxml2_would() -> None:
+    """Past libxml2's depth limit the page is read from libxml2's own events: the elements it
+    closes implicitly are closed (``<li>a<li>b`` gives two items, not one inside the other)."""
+    out = simplify("<ul><li>a<li>b</ul>" + "<div>" * 2100 + "y")
+    assert "<li>a</li><li>b</li>" in out
+
+
+def test_deep_pages_settle_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Elements past the depth cap go into a plain container, not into a link that a nested
+    link would close on re-reading, so the output is a fixed point without a second pass."""
+    from shop_env.html import _simplify as module
+
+    passes = []
+    once = module._simplify_once
+    monkeypatch.setattr(module, "_simplify_once", lambda *args: passes.append(1) or once(*args))
+    out = simplify("<div><a href=#>x" * 3000)
+    assert len(passes) == 1
+    assert len(element_names(out)) == 3000
     assert simplify(out) == out

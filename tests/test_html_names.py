@@ -264,6 +264,45 @@ def test_counters_only_where_nothing_else_tells_elements_apart() -> None:
         assert all(re.search(r"\.(page|count)_\d+$", name) for name in counted), counted
 
 
+def _nav_names(links: str) -> list[str]:
+    return element_names(simplify(f'<header><nav class="menu">{links}</nav></header>'))
+
+
+def test_namesakes_cut_short_by_the_leaf_length_take_their_whole_label() -> None:
+    # "office_furniture_sale" is past a leaf's 20 characters: it was cut to "office_furniture"
+    names = _nav_names('<a href="/of">Office Furniture</a><a href="/ofs">Office Furniture Sale</a>'
+                       '<a href="/bfs">Bedroom Furniture Sale</a><a href="/bf">Bedroom Furniture</a>')
+    assert names == ["nav_bar.navigation.office_furniture", "nav_bar.navigation.office_furniture_sale",
+                     "nav_bar.navigation.bedroom_furniture_sale", "nav_bar.navigation.bedroom_furniture"]
+
+
+def test_digits_of_a_label_that_is_no_measure_tell_namesakes_apart() -> None:
+    title = "Loose Plain Maxi Dress with Pockets, Long Sleeve"
+    swatches = "".join(f'<a href="/v{i}">{title} {variant}</a>' for i, variant in
+                       enumerate(["Purple Gray XL", "Purple Gray 2XL", "Purple Gray 3XL"]))
+    names = _nav_names(swatches)
+    assert not any(has_counter(name, set(names)) for name in names), names
+    assert any(name.endswith("2xl") for name in names), names
+
+
+def test_links_without_a_label_are_told_apart_by_where_they_lead() -> None:
+    names = _nav_names('<a href="https://shop.example/rugs/outdoor-rugs-c4711.html"><img src="a.png"></a>'
+                       '<a href="https://shop.example/lighting/table-lamps-c815.html"><img src="b.png"></a>'
+                       '<a href="/lighting/table-lamps-c815.html?ref=2"><img src="c.png"></a>')
+    assert names[0] != names[1] and {"rugs", "outdoor"} & set(re.split(r"[._]", names[0])), names
+    # the same label and the same destination: nothing but a counter tells them apart
+    assert has_counter(names[2], set(names)), names
+
+
+def test_link_names_are_written_as_they_are_not_uri_escaped() -> None:
+    # libxml2's HTML writer escapes the name of an <a> like an href; simplify undoes it
+    out = simplify('<nav><a href="/k">K\u00e1va \u010cerstv\u011b</a><button>\u00dcber uns</button></nav>')
+    assert element_names(out) == ["navigation.k\u00e1va_\u010derstv\u011b", "navigation.\u00fcber_uns"]
+    assert "%C3" not in out and simplify(out) == out
+    long_label = " ".join(["\u017elut\u00fd k\u016f\u0148"] * 30)
+    assert_bounded(element_names(simplify(f"<nav><a href=/x>{long_label}</a></nav>")))
+
+
 # ---------------------------------------------------------------------------------------------
 # Measures
 # ---------------------------------------------------------------------------------------------

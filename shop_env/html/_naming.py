@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from ._items import Item, find_item, item_children
-from ._measures import CURRENCY_WORDS, label_slug, label_text, words_of
+from ._measures import CURRENCY_WORDS, is_measure, label_slug, label_text, words_of
 from ._parse import _XML_INVALID_RE
 from ._rules import (
     ALLOWED_ATTRIBUTES,
@@ -79,6 +79,11 @@ _NEARBY_CHILDREN = 3
 _BARE_NUMBER_RE = re.compile(r"\s*\d+\s*")
 # Words of a label or an item read to tell namesakes apart.
 _DISTINGUISH_WORDS = 24
+# Longest slug that tells namesakes apart: longer than a leaf, as a title may be.
+_TELL_APART_CHARS = ITEM_SLUG_CHARS
+# A link's scheme and host, and how much of a link is read for its words.
+_URL_HEAD_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//[^/?#]*", re.IGNORECASE)
+_LINK_CHARS = 400
 # Room kept for a collision counter ("_123456") inside MAX_NAME_CHARS.
 _COUNTER_ROOM = 7
 _ADD_TO_CART_RE = re.compile(
@@ -146,7 +151,7 @@ class _Frame:
     item_slug: str = ""
     blocks_headings: bool = False  # a clickable or an item: headings inside are labels, not sections
     heading: str = ""  # the last heading seen directly in this section
-    item_roots: set = field(default_factory=set)
+    item_roots: frozenset | set = frozenset()  # the children that are items (set when there are)
     # The context it gives the elements inside, computed once from its parent's (so naming
     # never walks the stack: nesting thousands deep stays linear).
     prefix: tuple[str, ...] = ()  # a fixed name's segments
@@ -181,6 +186,8 @@ class _Entry:
     long: list[str]
     label_words: list[str] = field(default_factory=list)
     item_words: list[str] = field(default_factory=list)
+    link_words: list[str] = field(default_factory=list)
+    long_label: str = ""  # the label's slug with room to run past a leaf's length
     leaf_from_label: bool = False
 
 
@@ -405,7 +412,7 @@ def assign_names(body: etree._Element, simplified: bool, max_chars: int) -> dict
             stack.append(frame)
         if element in fixed:
             _set_first(element, "name", fixed[element])
-    _allocate(entries, reserved, max_chars)
+    _allocate(entries, reserved)
     return {element.get("name"): element for element in body.iter() if element.get("name") is not None}
 
 
@@ -437,11 +444,29 @@ def _entry(element: etree._Element, kind: str, stack: list[_Frame], labeller: _L
     entry = _Entry(element, [*fixed_prefix, *short, *tail], [*fixed_prefix, *long, *tail])
     label = labeller.own_text(element) if kind == KIND_CLICKABLE else ""
     label = label or element.get("aria-label") or element.get("title") or _first_alt(element) or ""
-    entry.label_words = _wordy(words_of(label))[:_DISTINGUISH_WORDS]
+    # a label's digits may tell apart (``2XL``, ``Gen 2``) unless the label is a measure
+    words = words_of(label)
+    entry.label_words = (_wordy(words) if is_measure(label) else _no_currency(words))[:_DISTINGUISH_WORDS]
     entry.leaf_from_label = bool(label) and tail[-1] in (slugify(label, labeller.max_chars), labeller.slug(label))
+    if entry.leaf_from_label:
+        entry.long_label = label_slug(normalize_space(label), _TELL_APART_CHARS)
     if item_frame is not None:
-        entry.item_words = _wordy(item_frame.item.words)
+        entry.item_words = _no_currency(item_frame.item.words)  # measures are left out of them
+    entry.link_words = _link_words(element.get("href"))
     return entry
+
+
+def _link_words(href: str | None) -> list[str]:
+    """The words of a link's path (no scheme, host, query or digits): where it leads, which
+    tells apart links whose text is the same or missing (an image link, "Sale" per department)."""
+    if not href:
+        return []
+    path = _URL_HEAD_RE.sub("", href.strip()[:_LINK_CHARS]).split("?", 1)[0].split("#", 1)[0]
+    return _wordy(words_of(path.replace("_", " ")))[:_DISTINGUISH_WORDS]
+
+
+def _no_currency(words: list[str]) -> list[str]:
+    return [word for word in words if word not in CURRENCY_WORDS]
 
 
 def _wordy(words: list[str]) -> list[str]:
@@ -465,43 +490,48 @@ def _set_first(element: etree._Element, key: str, value: str) -> None:
         element.set(k, _XML_INVALID_RE.sub(" ", v))
 
 
-def _distinct_slugs(words: list[list[str]], max_chars: int) -> list[str]:
+def _distinct_slugs(words: list[list[str]]) -> list[str]:
     """Per member of a group of namesakes, a slug of its words that no other member shares
     all of (``""`` where the words do not set it apart)."""
     common = set(words[0]).intersection(*words[1:]) if words else set()
-    slugs = [slugify(" ".join(word for word in own if word not in common), max_chars) for own in words]
+    slugs = [slugify(" ".join(word for word in own if word not in common), _TELL_APART_CHARS) for own in words]
     counts = Counter(slugs)
     return [slug if slug and counts[slug] == 1 else "" for slug in slugs]
 
 
-def _tell_apart(entries: list[_Entry], bases: list[str], limit: int, max_chars: int) -> list[str]:
-    """Namesakes take the words of their own label, then of their item, that set them apart."""
-    groups: dict[str, list[int]] = {}
-    for index, base in enumerate(bases):
-        groups.setdefault(base, []).append(index)
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        for source in ("label_words", "item_words"):
-            slugs = _distinct_slugs([getattr(entries[i], source) for i in members], max_chars)
-            left = []
+def _tell_apart(entries: list[_Entry], bases: list[str], limit: int) -> list[str]:
+    """Namesakes take, in turn, their whole label where the leaf cut it short, then the words
+    of their own label, of their item, then of their link's path that set them apart.
+
+    Each source is tried on the names still shared after the one before, across the page,
+    so a name one source gives that another element already has is told apart by the next.
+    """
+    for source in ("long_label", "label_words", "item_words", "link_words"):
+        groups: dict[str, list[int]] = {}
+        for index, base in enumerate(bases):
+            groups.setdefault(base, []).append(index)
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            if source == "long_label":
+                slugs = [entries[i].long_label for i in members]
+                counts = Counter(slugs)
+                slugs = [slug if counts[slug] == 1 else "" for slug in slugs]
+            else:
+                slugs = _distinct_slugs([getattr(entries[i], source) for i in members])
             for index, slug in zip(members, slugs, strict=True):
                 if not slug:
-                    left.append(index)
                     continue
                 segments = entries[index].long
-                if source == "label_words" and entries[index].leaf_from_label:
+                if source in ("long_label", "label_words") and entries[index].leaf_from_label:
                     segments = [*segments[:-1], slug]
                 else:
                     segments = [*segments[:-1], slug, segments[-1]]
                 bases[index] = bound_name(segments, limit)
-            if len(left) < 2:
-                break
-            members = left
     return bases
 
 
-def _allocate(entries: list[_Entry], reserved: set[str], max_chars: int) -> None:
+def _allocate(entries: list[_Entry], reserved: set[str]) -> None:
     """Give each entry a unique name: short path, else long path, else the words that tell
     namesakes apart, else a counter."""
     limit = MAX_NAME_CHARS - _COUNTER_ROOM
@@ -510,7 +540,7 @@ def _allocate(entries: list[_Entry], reserved: set[str], max_chars: int) -> None
     bases = []
     for entry, short in zip(entries, shorts, strict=True):
         bases.append(short if counts[short] == 1 else bound_name(entry.long, limit))
-    bases = _tell_apart(entries, bases, limit, max_chars)
+    bases = _tell_apart(entries, bases, limit)
     used = set(reserved)
     next_suffix: dict[str, int] = {}
     for entry, base in zip(entries, bases, strict=True):

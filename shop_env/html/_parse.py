@@ -2,8 +2,8 @@
 
 libxml2 (through lxml) parses almost anything, quickly. Its one hard limit that matters here
 is nesting depth: past 2048 open elements it stops and silently drops the rest of the page.
-When that happens the page is parsed again with the standard library's tokenizer, which
-builds the same kind of tree but flattens everything nested deeper than
+When that happens the page is parsed again by libxml2 into a parser target (its SAX events
+have no depth limit) that builds the same tree but flattens everything nested deeper than
 :data:`FALLBACK_MAX_DEPTH` into its ancestor at that depth, so no content is lost.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import re
-from html.parser import HTMLParser as _StdlibHTMLParser
 
 from lxml import etree
 
@@ -30,16 +29,10 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-# Void elements; basefont and frame too, because libxml2 writes no children of them.
-_VOID_TAGS = frozenset(
-    "area base basefont br col embed frame hr img input keygen link meta param source track wbr".split()
-)
 # Characters lxml refuses in text and attribute values (XML 1.0 Char production).
 _XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Text codecs that are no page encodings: they encode host names or Python source.
 _NOT_PAGE_ENCODINGS = frozenset({"idna", "punycode", "raw_unicode_escape", "unicode_escape", "undefined"})
-# How many open elements an unmatched end tag may close: bounds the work on pathological input.
-_END_TAG_SEARCH = 128
 
 
 class HTMLInputError(ValueError):
@@ -119,8 +112,9 @@ def parse_html(text: str) -> etree._Element:
 def parse_html_noting_fallback(text: str) -> tuple[etree._Element, bool]:
     """:func:`parse_html`, and whether the fallback tokenizer built the tree.
 
-    The fallback does not close elements where libxml2 would (``<li>a<li>b``), so its tree
-    may not be the one libxml2 builds from the same markup written back out.
+    The fallback's flattening can put an element where libxml2 would not nest it when the
+    output is parsed again (a ``<p>`` flattened into a ``<p>``), so its tree may not be the one
+    libxml2 builds from the same markup written back out.
     """
     data = text.encode("utf-8", "replace")  # lone surrogates become '?'
     if not data.strip():
@@ -135,7 +129,7 @@ def parse_html_noting_fallback(text: str) -> tuple[etree._Element, bool]:
         root = None
     truncated = any(err.level_name == "FATAL" for err in parser.error_log)
     if root is None or truncated:
-        return _parse_with_depth_cap(text, FALLBACK_MAX_DEPTH), True
+        return _parse_with_depth_cap(data, FALLBACK_MAX_DEPTH), True
     return root, False
 
 
@@ -148,64 +142,71 @@ def _append_text(parent: etree._Element, text: str) -> None:
         parent.text = (parent.text or "") + text
 
 
-class _DepthCappedTreeBuilder(_StdlibHTMLParser):
-    """Build an lxml tree from the stdlib tokenizer, flattening nesting deeper than ``max_depth``.
+class _DepthCappedTreeBuilder:
+    """An lxml parser target that builds the tree libxml2 would, flattening nesting past a cap.
 
-    Elements opened past the cap become children of the ancestor at the cap instead of their
-    real parent; their text still goes to them. End tags close the nearest matching open
-    element; unmatched ones are ignored. Tags or attributes lxml rejects are skipped.
+    libxml2's SAX events carry its own tokenizing and implied start and end tags, with no depth
+    limit (only its tree builder has one), so the tree is libxml2's but for the flattening:
+    an element opened deeper than ``max_depth`` becomes a child of the nearest ancestor at or
+    above the cap that is a plain container (:data:`_FLATTEN_INTO`: a link or a paragraph
+    would be closed by a nested one when the output is read again); its text still goes to
+    it. Tags or attributes lxml cannot hold are skipped, their content kept.
     """
 
     def __init__(self, max_depth: int) -> None:
-        super().__init__(convert_charrefs=True)
         self.root = etree.Element("html")
         self._max_depth = max_depth
-        self._stack: list[tuple[str, etree._Element]] = [("html", self.root)]
+        self._stack: list[etree._Element] = []  # every open element, capped or not
+        self._container: list[int] = []  # per open element: the index of its nearest plain container
 
-    def _section(self, tag: str) -> etree._Element:
-        for child in self.root:
-            if child.tag == tag:
-                return child
-        return etree.SubElement(self.root, tag)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "html":
-            return
-        if tag in ("head", "body"):
-            self._stack = [("html", self.root), (tag, self._section(tag))]
-            return
-        depth = min(len(self._stack), self._max_depth)
-        parent = self._stack[depth - 1][1]
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if not self._stack:
+            self._push(self.root)
+            if tag == "html":
+                return  # else: content before an implied <html>
+        depth = len(self._stack)
+        parent = self._stack[-1] if depth < self._max_depth else self._stack[self._container[self._max_depth - 1]]
         try:
             element = etree.SubElement(parent, tag)
-        except ValueError:  # a tag name libxml2 cannot hold: keep its content, drop the tag
+        except ValueError:  # a tag name lxml cannot hold: keep its content, drop the tag
+            self._push(parent)
             return
-        for key, value in attrs:
-            if key in element.attrib:
-                continue  # like browsers and libxml2: the first duplicate wins
+        for key, value in attrib.items():
             try:
                 element.set(key, _XML_INVALID_RE.sub(" ", value or ""))
             except ValueError:  # an attribute name lxml cannot hold
                 continue
-        if tag not in _VOID_TAGS:
-            self._stack.append((tag, element))
+        self._push(element)
 
-    def handle_endtag(self, tag: str) -> None:
-        stop = max(1, len(self._stack) - _END_TAG_SEARCH)
-        for index in range(len(self._stack) - 1, stop - 1, -1):
-            if self._stack[index][0] == tag:
-                del self._stack[index:]
-                return
+    def _push(self, element: etree._Element) -> None:
+        index = len(self._stack)
+        plain = element.tag in _FLATTEN_INTO or not self._container
+        self._container.append(index if plain else self._container[-1])
+        self._stack.append(element)
 
-    def handle_data(self, data: str) -> None:
-        _append_text(self._stack[-1][1], _XML_INVALID_RE.sub(" ", data))
+    def end(self, tag: str) -> None:
+        if len(self._stack) > 1:
+            self._stack.pop()
+            self._container.pop()
+
+    def data(self, data: str) -> None:
+        _append_text(self._stack[-1] if self._stack else self.root, _XML_INVALID_RE.sub(" ", data))
+
+    def close(self) -> etree._Element:
+        return self.root
 
 
-def _parse_with_depth_cap(text: str, max_depth: int) -> etree._Element:
+#: Containers that elements past the fallback's depth cap are flattened into: any element
+#: may sit directly inside them and stay there when the output is parsed again.
+_FLATTEN_INTO = frozenset("html body div section article main aside nav header footer".split())
+
+
+def _parse_with_depth_cap(data: bytes, max_depth: int) -> etree._Element:
     builder = _DepthCappedTreeBuilder(max_depth)
+    parser = etree.HTMLParser(
+        encoding="utf-8", target=builder, remove_comments=True, remove_pis=True, huge_tree=True, no_network=True
+    )
     try:
-        builder.feed(text)
-        builder.close()
-    except Exception as exc:  # the stdlib tokenizer is the last resort: report, don't crash
-        raise HTMLInputError(f"could not parse HTML ({len(text)} chars): {exc}") from exc
-    return builder.root
+        return etree.fromstring(data, parser)
+    except Exception as exc:  # the capped build is the last resort: report, don't crash
+        raise HTMLInputError(f"could not parse HTML ({len(data)} bytes): {exc}") from exc

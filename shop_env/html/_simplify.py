@@ -28,7 +28,9 @@ for the re-nesting check of step 3, which its generated store pages never reach)
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from urllib.parse import unquote
 
 from lxml import etree
 
@@ -128,10 +130,37 @@ def _simplify_once(text: str, max_slug_chars: int, paths: dict[str, str] | None)
         paths.update((name, raw_paths[element]) for name, element in named.items() if element in raw_paths)
     held_back = _simplify_structure(body)
     # held back relative to a parent that was itself unwrapped later in the pass: movable now
-    unsettled = fell_back or any(_can_move_up(element) for element in _still_in_tree(held_back, body))
+    unsettled = any(_can_move_up(element) for element in _still_in_tree(held_back, body))
     _finalise_text(body)
     _keep_end_tags(body)
-    return etree.tostring(root, method="html", encoding="unicode"), unsettled
+    out = _unescape_link_names(etree.tostring(root, method="html", encoding="unicode"))
+    return out, unsettled or (fell_back and not _reparses_unchanged(out))
+
+
+def _reparses_unchanged(out: str) -> bool:
+    """Whether libxml2 reads ``out`` back into the tree it was written from (written out again,
+    it is the same text): then a fallback-parsed page needs no second pass."""
+    root, fell_back = parse_html_noting_fallback(out)
+    return not fell_back and _unescape_link_names(etree.tostring(root, method="html", encoding="unicode")) == out
+
+
+# libxml2's HTML writer URI-escapes the ``name`` of an ``<a>`` (as it does ``href``), so
+# ``<a name="kava">`` stays but ``<a name="káva">`` comes out as ``k%C3%A1va``: a link's name
+# would differ from the same name on a button, and run past the length bound.
+_ESCAPED_LINK_NAME_RE = re.compile(r'<a name="([^"]*%[0-9A-Fa-f]{2}[^"]*)"')
+
+
+def _unescape_link_names(html: str) -> str:
+    """Undo the writer's escaping of link names (the ``name`` leads the tag: see assign_names)."""
+
+    def unescape(match: re.Match[str]) -> str:
+        try:
+            value = unquote(match.group(1), errors="strict")
+        except UnicodeDecodeError:  # not the writer's escaping: leave it
+            return match.group(0)
+        return f'<a name="{value}"'
+
+    return _ESCAPED_LINK_NAME_RE.sub(unescape, html)
 
 
 def _still_in_tree(elements: list[etree._Element], body: etree._Element) -> list[etree._Element]:

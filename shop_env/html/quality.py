@@ -3,7 +3,8 @@
 Per page and overall: the number of names; the share carrying a counter (the name is
 another name of the page plus ``_N``); the share without a section (one segment); the share
 with a numeric segment (a segment that is only numbers and currency, ``7``, ``eur_13_97``);
-the longest name; the share unchanged when only the digits of the page's short count, price,
+the longest name (counters are split by why: a label that is only a measure, no label, a label
+shared with another element); the share unchanged when only the digits of the page's short count, price,
 rating and date texts change (:func:`is_measure` texts, every digit ``d`` replaced by
 ``(7d + 3) mod 10``, names compared position by position); and seconds per MB of input.
 A page that raises counts as failed.
@@ -21,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..core.atomic import write_text_atomic
-from ._candidates import element_names
+from ._candidates import candidates, element_names
 from ._measures import CURRENCY_WORDS, is_measure
 from ._parse import decode_html
 from ._simplify import simplify
@@ -41,6 +42,8 @@ class PageQuality:
     bytes: int
     names: int = 0
     counter: int = 0
+    counter_measure_label: int = 0  # of ``counter``: the label is only a measure (``3``, ``8 GB``)
+    counter_no_label: int = 0  # of ``counter``: the element shows no label at all
     no_section: int = 0
     numeric_segment: int = 0
     unchanged: int = 0
@@ -82,14 +85,18 @@ def measure_page(path: str | Path) -> PageQuality:
         start = time.perf_counter()
         out = simplify(raw)
         quality.seconds = time.perf_counter() - start
-        names = element_names(out)
+        found = candidates(out)
+        names = [candidate.name for candidate in found]
         changed = element_names(simplify(mutate_measures(decode_html(raw))))
     except Exception as exc:  # noqa: BLE001 - a failing page is a result here
         quality.error = f"{type(exc).__name__}: {exc}"
         return quality
     unique = set(names)
     quality.names = len(names)
-    quality.counter = sum(has_counter(name, unique) for name in names)
+    countered = [candidate for candidate in found if has_counter(candidate.name, unique)]
+    quality.counter = len(countered)
+    quality.counter_no_label = sum(not candidate.label for candidate in countered)
+    quality.counter_measure_label = sum(bool(candidate.label) and is_measure(candidate.label) for candidate in countered)
     quality.no_section = sum("." not in name for name in names)
     quality.numeric_segment = sum(any(is_numeric_segment(s) for s in name.split(".")) for name in names)
     quality.unchanged = sum(a == b for a, b in zip(names, changed, strict=False))
@@ -112,6 +119,8 @@ def overall(pages: Sequence[PageQuality]) -> dict:
         "failed": sum(bool(page.error) for page in pages),
         "names": sum(page.names for page in pages),
         "counter_share": sum(page.counter for page in pages) / names,
+        "counter_measure_label_share": sum(page.counter_measure_label for page in pages) / names,
+        "counter_no_label_share": sum(page.counter_no_label for page in pages) / names,
         "no_section_share": sum(page.no_section for page in pages) / names,
         "numeric_segment_share": sum(page.numeric_segment for page in pages) / names,
         "unchanged_share": sum(page.unchanged for page in pages) / names,
@@ -147,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(_row(f"overall ({total['pages']} pages, {total['failed']} failed)", total["names"],
                total["counter_share"], total["no_section_share"], total["numeric_segment_share"],
                total["unchanged_share"], total["longest"], total["seconds_per_mb"]))
+    print(f"counters: {total['counter_measure_label_share']:.1%} of names label only a measure (the stability rule "
+          f"keeps its numbers out), {total['counter_no_label_share']:.1%} show no label, "
+          f"{total['counter_share'] - total['counter_measure_label_share'] - total['counter_no_label_share']:.1%} "
+          "repeat the label of another element in the same place")
     if args.json:
         write_text_atomic(args.json, json.dumps({"overall": total, "pages": [asdict(p) for p in pages]}, indent=1))
     return 1 if total["failed"] else 0
