@@ -472,8 +472,10 @@ def test_real_pages_meet_the_rules(real_pages: list[Path]) -> None:
     assert total["numeric_segment_share"] <= 0.01
     assert total["no_section_share"] <= 0.15
     assert total["unchanged_share"] >= 0.98
-    # issue 19 asks <= 5%; this guards the measured level (docs/NAMING.md) against regressions
-    assert total["counter_share"] <= 0.15
+    # issue 19 asks <= 5%; this guards the measured level (10.3%, docs/NAMING.md) against
+    # regressions, and that most counters are on elements only a number or nothing labels
+    assert total["counter_share"] <= 0.12
+    assert total["counter_share"] - total["counter_measure_label_share"] - total["counter_no_label_share"] <= 0.05
 
 
 def test_real_pages_are_idempotent_and_bounded(real_pages: list[Path]) -> None:
