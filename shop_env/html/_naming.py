@@ -45,6 +45,7 @@ from ._rules import (
     KIND_REGION,
     element_kind,
     first_token,
+    is_blank,
     is_input_element,
     normalize_space,
     slugify,
@@ -313,7 +314,17 @@ def _first_alt(element: etree._Element) -> str | None:
 
 def _kind(element: etree._Element) -> str | None:
     kind = element_kind(element.tag, element.attrib)
-    return None if kind == KIND_REGION else kind
+    if kind == KIND_REGION or (kind is not None and _is_placeholder_anchor(element)):
+        return None
+    return kind
+
+
+def _is_placeholder_anchor(element: etree._Element) -> bool:
+    """An ``<a>`` with no ``href``, nothing inside and nothing else that makes it clickable
+    (``<a id="top"></a>``, an empty template slot): a target of links, not one a shopper clicks."""
+    if element.tag != "a" or element.get("href") is not None or len(element) or not is_blank(element.text):
+        return False
+    return element_kind("span", element.attrib) in (None, KIND_REGION)
 
 
 def assign_names(body: etree._Element, simplified: bool, max_chars: int) -> dict[str, etree._Element]:
