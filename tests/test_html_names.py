@@ -335,6 +335,11 @@ def test_names_do_not_change_when_only_numbers_of_measures_change(name: str) -> 
     assert element_names(simplify(changed)) == element_names(simplify(page))
 
 
+def test_the_stability_check_changes_numbers_not_letters_written_as_references() -> None:
+    page = "<b>Virtu&#225;ln&#237; realita</b><i>Cena 1&nbsp;299&#160;K&#269;</i><i>3 ks</i>"
+    assert mutate_measures(page) == "<b>Virtu&#225;ln&#237; realita</b><i>Cena 0&nbsp;766&#160;K&#269;</i><i>4 ks</i>"
+
+
 def test_role_words_of_measures() -> None:
     assert label_slug("$0.00", 20) == "price"
     assert label_slug("4.6 out of 5 stars", 20) == "rating"

@@ -13,6 +13,7 @@ A page that raises counts as failed.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import sys
@@ -31,6 +32,7 @@ __all__ = ["PageQuality", "measure_page", "measure_pages", "mutate_measures", "o
 
 _COUNTER_RE = re.compile(r"^(.*)_\d+$")
 _TEXT_RE = re.compile(r">([^<>]+)<")
+_CHAR_REF_RE = re.compile(r"(&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?)")
 _DIGIT_SHIFT = str.maketrans("0123456789", "3074185296")  # d -> (7d + 3) mod 10, no fixed point
 
 
@@ -68,11 +70,19 @@ def is_numeric_segment(segment: str) -> bool:
 
 
 def mutate_measures(text: str) -> str:
-    """The page with the digits of every short measure text changed (nothing else)."""
+    """The page with the digits of every short measure text changed (nothing else).
+
+    A text is judged as it reads (character references decoded), and the digits of its
+    character references stay: ``Virtu&#225;ln&#237;`` is a word, not a measure, and
+    changing ``&#225;`` would change a letter.
+    """
 
     def change(match: re.Match) -> str:
         inner = match.group(1)
-        return f">{inner.translate(_DIGIT_SHIFT)}<" if is_measure(inner) else match.group(0)
+        if not is_measure(html.unescape(inner)):
+            return match.group(0)
+        pieces = _CHAR_REF_RE.split(inner)  # odd positions: the references, kept
+        return ">" + "".join(p if i % 2 else p.translate(_DIGIT_SHIFT) for i, p in enumerate(pieces)) + "<"
 
     return _TEXT_RE.sub(change, text)
 
