@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -179,17 +179,35 @@ class _Frame:
 
 @dataclass(slots=True)
 class _Entry:
-    """One element to name: its segments with the short and the long section path, and
-    the words that may tell it apart from namesakes (its own label's, its item's)."""
+    """One element to name: its segments with the short and the long section path, and what
+    may tell it apart from namesakes (its label, its item, its link), read only for those
+    that have namesakes."""
 
     element: etree._Element
     short: list[str]
     long: list[str]
-    label_words: list[str] = field(default_factory=list)
-    item_words: list[str] = field(default_factory=list)
-    link_words: list[str] = field(default_factory=list)
-    long_label: str = ""  # the label's slug with room to run past a leaf's length
-    leaf_from_label: bool = False
+    label: str = ""
+    item: Item | None = None
+    leaf_chars: int = 0
+
+    @property
+    def leaf_from_label(self) -> bool:
+        label, leaf = self.label, self.long[-1]
+        return bool(label) and leaf in (slugify(label, self.leaf_chars), label_slug(normalize_space(label), self.leaf_chars))
+
+    def words(self, source: str) -> list[str]:
+        """The words of ``label`` (its digits too unless it is a measure: ``2XL``), ``item``
+        (measures are left out of them) or ``link`` (its path, never digits)."""
+        if source == "label":
+            words = words_of(self.label)
+            return (_wordy(words) if is_measure(self.label) else _no_currency(words))[:_DISTINGUISH_WORDS]
+        if source == "item":
+            return _no_currency(self.item.words) if self.item is not None else []
+        return _link_words(self.element.get("href"))
+
+    def long_label(self) -> str:
+        """The label's slug with room to run past a leaf's length (``""`` unless the leaf is the label)."""
+        return label_slug(normalize_space(self.label), _TELL_APART_CHARS) if self.leaf_from_label else ""
 
 
 class _Labeller:
@@ -452,19 +470,11 @@ def _entry(element: etree._Element, kind: str, stack: list[_Frame], labeller: _L
             tail = [item_frame.item_slug] if is_title else [item_frame.item_slug, leaf]
     else:
         tail = [labeller.leaf(element, kind)]
-    entry = _Entry(element, [*fixed_prefix, *short, *tail], [*fixed_prefix, *long, *tail])
     label = labeller.own_text(element) if kind == KIND_CLICKABLE else ""
     label = label or element.get("aria-label") or element.get("title") or _first_alt(element) or ""
-    # a label's digits may tell apart (``2XL``, ``Gen 2``) unless the label is a measure
-    words = words_of(label)
-    entry.label_words = (_wordy(words) if is_measure(label) else _no_currency(words))[:_DISTINGUISH_WORDS]
-    entry.leaf_from_label = bool(label) and tail[-1] in (slugify(label, labeller.max_chars), labeller.slug(label))
-    if entry.leaf_from_label:
-        entry.long_label = label_slug(normalize_space(label), _TELL_APART_CHARS)
-    if item_frame is not None:
-        entry.item_words = _no_currency(item_frame.item.words)  # measures are left out of them
-    entry.link_words = _link_words(element.get("href"))
-    return entry
+    item = item_frame.item if item_frame is not None else None
+    return _Entry(element, [*fixed_prefix, *short, *tail], [*fixed_prefix, *long, *tail], label, item,
+                  labeller.max_chars)
 
 
 def _link_words(href: str | None) -> list[str]:
@@ -517,7 +527,7 @@ def _tell_apart(entries: list[_Entry], bases: list[str], limit: int) -> list[str
     Each source is tried on the names still shared after the one before, across the page,
     so a name one source gives that another element already has is told apart by the next.
     """
-    for source in ("long_label", "label_words", "item_words", "link_words"):
+    for source in ("long_label", "label", "item", "link"):
         groups: dict[str, list[int]] = {}
         for index, base in enumerate(bases):
             groups.setdefault(base, []).append(index)
@@ -525,16 +535,16 @@ def _tell_apart(entries: list[_Entry], bases: list[str], limit: int) -> list[str
             if len(members) < 2:
                 continue
             if source == "long_label":
-                slugs = [entries[i].long_label for i in members]
+                slugs = [entries[i].long_label() for i in members]
                 counts = Counter(slugs)
                 slugs = [slug if counts[slug] == 1 else "" for slug in slugs]
             else:
-                slugs = _distinct_slugs([getattr(entries[i], source) for i in members])
+                slugs = _distinct_slugs([entries[i].words(source) for i in members])
             for index, slug in zip(members, slugs, strict=True):
                 if not slug:
                     continue
                 segments = entries[index].long
-                if source in ("long_label", "label_words") and entries[index].leaf_from_label:
+                if source in ("long_label", "label") and entries[index].leaf_from_label:
                     segments = [*segments[:-1], slug]
                 else:
                     segments = [*segments[:-1], slug, segments[-1]]
