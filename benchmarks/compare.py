@@ -17,7 +17,7 @@ from typing import Any
 
 from shop_env.core.atomic import write_text_atomic
 
-from .report import markdown_table, predicted_types_table, write_comparison_plot
+from .report import grounding_table, markdown_table, predicted_types_table, write_comparison_plot
 from .run import HASHED_ENV_FIELDS
 
 __all__ = ["collect", "configuration_note", "main", "paired_table", "result_folders", "step_answers"]
@@ -182,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         folders = result_folders(args.dirs)
         results = collect(folders)
         table = markdown_table(results) + "\nAction types the answers predict (counts of test steps):\n\n" \
-            + predicted_types_table(results)
+            + predicted_types_table(results) \
+            + "\nAnswers naming an element, and whether that element exists:\n\n" + grounding_table(results)
         if args.baseline:
             table += paired_table(folders, results, args.baseline)
     except (FileNotFoundError, ValueError) as exc:  # json.JSONDecodeError is a ValueError

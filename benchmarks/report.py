@@ -17,7 +17,7 @@ from rewards.metrics import metrics_from_records  # noqa: F401 - re-exported
 from shop_env.core.atomic import atomic_path
 from shop_env.core.types import ACTION_TYPES
 
-__all__ = ["metrics_from_records", "markdown_table", "predicted_types_table", "write_plots",
+__all__ = ["grounding_table", "metrics_from_records", "markdown_table", "predicted_types_table", "write_plots",
            "write_comparison_plot", "format_rate", "plot_title", "wilson_interval"]
 
 
@@ -78,6 +78,22 @@ def predicted_types_table(results: Mapping[str, Mapping[str, Any]]) -> str:
     for gold, agent in first_with.items():
         label = "gold" if len(first_with) == 1 else f"gold of {agent} (and rows with the same gold counts)"
         lines.append(f"| {label} | " + " | ".join(map(str, gold)) + f" | - | {sum(gold)} |")
+    return "\n".join(lines) + "\n"
+
+
+def grounding_table(results: Mapping[str, Mapping[str, Any]]) -> str:
+    """One row per agent: how many parsed answers name an element, and the shares of those
+    whose name is on the step's page and in the part of it the model was shown (``-`` for a
+    result written before benchmarks.run measured grounding)."""
+    lines = ["| agent | answers naming an element | name on page | name in shown context |", "|---|---|---|---|"]
+    for agent, res in results.items():
+        m = res["metrics"]
+        counts = m.get("grounding")
+        if counts is None:
+            lines.append(f"| {agent} | - | - | - |")
+            continue
+        lines.append(f"| {agent} | {counts['named_answers']} | {format_rate(m.get('name_on_page'))} "
+                     f"| {format_rate(m.get('name_in_context'))} |")
     return "\n".join(lines) + "\n"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import compare, run
-from benchmarks.report import metrics_from_records, predicted_types_table
+from benchmarks.report import grounding_table, metrics_from_records, predicted_types_table
 
 
 def _rec(sid, step, n, gold, pred, click_type=None, exact=None):
@@ -46,6 +46,16 @@ def test_metrics_from_records_match_a_hand_computed_confusion_matrix():
     lines = predicted_types_table({"a": {"metrics": m}, "c": {"metrics": other}}).splitlines()
     assert [line.split(" | ")[1:4] for line in lines[-2:]] == [["4", "0", "1"], ["2", "0", "1"]]
     assert lines[-1].startswith("| gold of c ")
+
+
+def test_the_grounding_table_counts_answers_whose_element_exists():
+    C, X, T = {"type": "click", "name": "a"}, {"type": "click", "name": "ghost"}, {"type": "terminate"}
+    recs = [_rec("s1", 0, 3, C, C), _rec("s1", 1, 3, C, X), _rec("s1", 2, 3, T, T), _rec("s2", 0, 1, C, None)]
+    m = metrics_from_records(recs, n_bootstrap=0, pages=lambda sid, step: ({"a", "b"}, {"b"}))
+    older = {k: v for k, v in m.items() if k not in ("grounding", "name_on_page", "name_in_context")}
+    lines = grounding_table({"a": {"metrics": m}, "old": {"metrics": older}}).splitlines()
+    # two parsed answers name an element (the terminate and the unparsed one do not); one is on the page
+    assert lines[2:] == ["| a | 2 | 0.500 | 0.000 |", "| old | - | - | - |"]
 
 
 def test_a_shaper_without_bounds_has_no_disagreement_rate():

@@ -35,7 +35,7 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in KNOBS}  # a knob ex
 def dry_run(recipe: str, tmp_path: Path, **env: str) -> tuple[Path, Path, list[list[str]]]:
     """Run a recipe with DRY_RUN=1; return RUNS, OUT and the commands it would run."""
     runs, out = tmp_path / "runs", tmp_path / "out"
-    full_env = {**CLEAN_ENV, **RECIPE_ENV[recipe], "DRY_RUN": "1", "RUNS": str(runs), "OUT": str(out), **env}
+    full_env = {**CLEAN_ENV, **RECIPE_ENV.get(recipe, {}), "DRY_RUN": "1", "RUNS": str(runs), "OUT": str(out), **env}
     proc = subprocess.run(["bash", str(RECIPES / recipe)], env=full_env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     commands = [shlex.split(line[2:]) for line in proc.stdout.splitlines() if line.startswith("+ ")]
@@ -180,3 +180,21 @@ def test_the_gpu_recipe_names_what_is_missing_or_wrong(env, message):
     proc = subprocess.run(["bash", str(RECIPES / "paper_table_gpu.sh")], env={**CLEAN_ENV, "DRY_RUN": "1", **env},
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and message in proc.stderr
+
+
+def test_the_constrained_table_pairs_each_model_with_its_own_free_decoding(tmp_path: Path) -> None:
+    (tmp_path / "runs" / "sft" / "final").mkdir(parents=True)  # SFT is there, the GRPO rows are not
+    _, out, commands = dry_run("constrained_table.sh", tmp_path, EVAL_SESSIONS="15")
+    calls = [module_args(cmd) for cmd in commands]
+    for module, args in calls:
+        PARSERS[module]().parse_args(args)  # every flag exists
+    runs = [args for module, args in calls if module == "benchmarks.run"]
+    cells = [(args[args.index("--model") + 1], args[args.index("--constrain") + 1]) for args in runs]
+    sft = str(tmp_path / "runs" / "sft" / "final")
+    assert cells == [(m, c) for m in ("smollm2-135m", sft) for c in ("none", "json", "candidates")]
+    assert all(args[args.index("--limit") + 1] == "15" for args in runs)
+    compares = [args for module, args in calls if module == "benchmarks.compare"]
+    baselines = [args[args.index("--baseline") + 1] for args in compares]
+    assert baselines == ["zero-shot-none/prompted-smollm2-135m", "zero-shot-none/prompted-smollm2-135m",
+                         "sft-none/prompted-final"]
+    assert compares[2][:3] == [str(out / f"sft-{c}") for c in ("none", "json", "candidates")]

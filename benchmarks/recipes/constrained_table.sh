@@ -35,5 +35,12 @@ for row in zero-shot sft shop-r1; do
     ROWS+=("$OUT/$row-$mode")
   done
 done
+# every cell in one table, paired against zero-shot free decoding; then each model's constrained
+# cells paired against its own free-decoding cell (what constraining buys that model)
 run "$PY" -m benchmarks.compare "${ROWS[@]}" --output "$OUT/table.md" --plot "$OUT/table.png" \
-  --baseline "zero-shot-none/prompted-smollm2-135m"
+  --baseline "zero-shot-none/prompted-$(basename "${MODELS[zero-shot]}")"
+for row in zero-shot sft shop-r1; do
+  [ -n "${MODELS[$row]:-}" ] || continue
+  run "$PY" -m benchmarks.compare "$OUT/$row-none" "$OUT/$row-json" "$OUT/$row-candidates" \
+    --output "$OUT/paired-$row.md" --baseline "$row-none/prompted-$(basename "${MODELS[$row]}")"
+done
