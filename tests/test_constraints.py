@@ -145,11 +145,19 @@ def test_the_raw_logits_are_still_the_models(backend):
     from agents.base import GenerationConfig
     from shop_env.prompt import to_messages
 
+    import math
+
     chat = [to_messages("[Page 1]\n<button name='a'>A</button>\n")]
-    config = GenerationConfig(temperature=0, max_new_tokens=40)
-    gen = backend.generate(chat, config, [schema_for("json")])[0]
-    assert gen.text.startswith('{"rationale": "') and gen.token_info is not None
-    assert all(lp <= 0 for lp in gen.logprobs) and len(gen.logprobs) == len(gen.token_ids)
+    for temperature in (0, 0.6):
+        config = GenerationConfig(temperature=temperature, max_new_tokens=40, seed=1)
+        constrained, free = backend.generate(chat * 2, config, [schema_for("json"), None])
+        assert constrained.text.startswith('{"rationale": "') and constrained.token_info is not None
+        assert all(lp <= 0 for lp in constrained.logprobs) and len(constrained.logprobs) == len(constrained.token_ids)
+        # the mask is applied to a copy: the statistics the self-certainty reward reads stay finite
+        # (masked in place, every mean logit was -inf and the rationale term paid 0)
+        info = constrained.token_info
+        assert all(math.isfinite(v) for v in [*info.logsumexp, *info.mean_logit]), info.mean_logit[:4]
+        assert free.token_info is not None and all(math.isfinite(v) for v in free.token_info.mean_logit)
 
 
 def test_none_leaves_config_hashes_unchanged_and_other_modes_change_them():

@@ -92,6 +92,8 @@ class SchemaLogitsProcessor(LogitsProcessor):
         if free:
             mask[free] = -1  # every bit set: every token allowed
         width = scores.shape[-1]
-        target = scores if scores.device.type in ("cpu", "cuda") else scores.cpu()
+        # a copy: generate() hands the processors the very tensor it keeps as the step's raw
+        # logits (output_logits), and masking that in place would turn them -inf
+        target = scores.clone() if scores.device.type in ("cpu", "cuda") else scores.cpu()
         self._xgr.apply_token_bitmask_inplace(target, mask.to(target.device), vocab_size=min(width, self._vocab_size))
-        return target.to(scores.device) if target is not scores else scores
+        return target.to(scores.device)
