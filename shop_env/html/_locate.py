@@ -56,7 +56,7 @@ def locate(raw_html: str | bytes) -> dict[str, str]:
 
     The XPath addresses the page as libxml2 parses it (what a browser builds too, but for
     rare repairs such as an inserted ``<tbody>``); ids unique on the page anchor it. Pages
-    nested deeper than libxml2 can parse are read by the fallback tokenizer, which flattens
+    nested deeper than libxml2 can parse are read by the depth-capped fallback, which flattens
     their deepest levels: their paths address that flattened tree.
 
     Args:

@@ -515,7 +515,11 @@ def _distinct_slugs(words: list[list[str]]) -> list[str]:
     """Per member of a group of namesakes, a slug of its words that no other member shares
     all of (``""`` where the words do not set it apart)."""
     common = set(words[0]).intersection(*words[1:]) if words else set()
-    slugs = [slugify(" ".join(word for word in own if word not in common), _TELL_APART_CHARS) for own in words]
+    return _unique_or_blank([slugify(" ".join(w for w in own if w not in common), _TELL_APART_CHARS) for own in words])
+
+
+def _unique_or_blank(slugs: list[str]) -> list[str]:
+    """Each slug where no other member has it, else ``""``."""
     counts = Counter(slugs)
     return [slug if slug and counts[slug] == 1 else "" for slug in slugs]
 
@@ -535,9 +539,7 @@ def _tell_apart(entries: list[_Entry], bases: list[str], limit: int) -> list[str
             if len(members) < 2:
                 continue
             if source == "long_label":
-                slugs = [entries[i].long_label() for i in members]
-                counts = Counter(slugs)
-                slugs = [slug if counts[slug] == 1 else "" for slug in slugs]
+                slugs = _unique_or_blank([entries[i].long_label() for i in members])
             else:
                 slugs = _distinct_slugs([entries[i].words(source) for i in members])
             for index, slug in zip(members, slugs, strict=True):

@@ -16,7 +16,7 @@ from lxml import etree
 
 __all__ = ["FALLBACK_MAX_DEPTH", "HTMLInputError", "decode_html", "parse_html", "parse_html_noting_fallback"]
 
-#: Depth past which the fallback tokenizer flattens elements into their ancestor.
+#: Depth past which the fallback tree builder flattens elements into a plain container above them.
 FALLBACK_MAX_DEPTH = 256
 
 # How far into a byte string to look for a <meta charset> declaration (the HTML spec says 1024).
@@ -104,13 +104,13 @@ def parse_html(text: str) -> etree._Element:
         The root element. Empty input gives a bare ``<html>`` element.
 
     Raises:
-        HTMLInputError: Neither libxml2 nor the fallback tokenizer could build a tree.
+        HTMLInputError: Neither libxml2's tree builder nor the depth-capped fallback could build a tree.
     """
     return parse_html_noting_fallback(text)[0]
 
 
 def parse_html_noting_fallback(text: str) -> tuple[etree._Element, bool]:
-    """:func:`parse_html`, and whether the fallback tokenizer built the tree.
+    """:func:`parse_html`, and whether the depth-capped fallback built the tree.
 
     The fallback's flattening can put an element where libxml2 would not nest it when the
     output is parsed again (a ``<p>`` flattened into a ``<p>``), so its tree may not be the one

@@ -133,15 +133,20 @@ def _simplify_once(text: str, max_slug_chars: int, paths: dict[str, str] | None)
     unsettled = any(_can_move_up(element) for element in _still_in_tree(held_back, body))
     _finalise_text(body)
     _keep_end_tags(body)
-    out = _unescape_link_names(etree.tostring(root, method="html", encoding="unicode"))
+    out = _write(root)
     return out, unsettled or (fell_back and not _reparses_unchanged(out))
+
+
+def _write(root: etree._Element) -> str:
+    """The tree as one line of HTML, link names as they are (see :func:`_unescape_link_names`)."""
+    return _unescape_link_names(etree.tostring(root, method="html", encoding="unicode"))
 
 
 def _reparses_unchanged(out: str) -> bool:
     """Whether libxml2 reads ``out`` back into the tree it was written from (written out again,
     it is the same text): then a fallback-parsed page needs no second pass."""
     root, fell_back = parse_html_noting_fallback(out)
-    return not fell_back and _unescape_link_names(etree.tostring(root, method="html", encoding="unicode")) == out
+    return not fell_back and _write(root) == out
 
 
 # libxml2's HTML writer URI-escapes the ``name`` of an ``<a>`` (as it does ``href``), so
