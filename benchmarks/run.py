@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from shop_env.context import history_arg
 from shop_env.core.atomic import write_json_atomic, write_text_atomic
 from shop_env.core.provenance import config_hash as _hash
 from shop_env.core.provenance import machine, package_versions
+
+from .timing import invocation, previous_invocations, row_timing
 
 __all__ = ["BenchmarkConfig", "DEFAULT_SUITE", "config_hash", "main", "run_agent"]
 
@@ -220,16 +223,18 @@ def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, 
     pages = page_names(corpus, result.env_info["context"], counter)
     metrics = metrics_from_records(result.records, n_bootstrap=config.bootstrap, seed=config.seed, reward=reward,
                                    pages=pages)
-    metrics["throughput"] = {
-        "new_steps": result.new_steps,
-        "steps_per_s": result.steps_per_s,
-        "completion_tokens_per_s": result.tokens_per_s,
-        "resumed_sessions": result.resumed_sessions,
-    }
     generation_dict = None if generation is None else generation.__dict__
     constrain = getattr(agent, "constrain", "none")
     backend = getattr(agent, "backend", None)
     env_desc = result.env_info
+    row_hash = config_hash(env_desc, generation_dict, constrain)
+    # a resumed row keeps what its earlier invocations cost (benchmarks.timing)
+    this_call = invocation(finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           wall_s=time.time() - started, new_steps=result.new_steps, elapsed_s=result.elapsed_s,
+                           generation_s=result.generation_s, completion_tokens=result.completion_tokens)
+    invocations, wall_s, metrics["throughput"] = row_timing(previous_invocations(out / "results.json", row_hash),
+                                                            this_call)
+    metrics["throughput"]["resumed_sessions"] = result.resumed_sessions
     payload = {
         "agent": name,
         "model": spec.get("model") if name == "prompted" else None,
@@ -253,10 +258,11 @@ def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, 
             "seed": config.seed,
             "batch_size": config.batch_size,
         },
-        "config_hash": config_hash(env_desc, generation_dict, constrain),
+        "config_hash": row_hash,
         "versions": package_versions(),
         "machine": machine(),
-        "wall_s": time.time() - started,
+        "wall_s": wall_s,  # summed over the invocations that added steps
+        "invocations": invocations,
     }
     _write_result_folder(out, folder, payload)
     return payload

@@ -103,6 +103,10 @@ def test_run_writes_results_and_resumes(tmp_path, capsys):
     assert run.main(argv) == 0
     again = json.loads((out / "oracle" / "results.json").read_text())
     assert again["metrics"]["throughput"]["new_steps"] == 0
+    # ... and keeps what the first call cost: a resume that adds nothing does not overwrite it
+    assert again["invocations"] == data["invocations"] and len(again["invocations"]) == 1
+    assert again["wall_s"] == data["wall_s"] > 0
+    assert again["metrics"]["throughput"]["steps"] == data["metrics"]["throughput"]["new_steps"] > 0
     assert again["metrics"]["exact_match"] == 1.0
     table, plot = tmp_path / "table.md", tmp_path / "table.png"
     assert compare.main([str(out), "--output", str(table), "--plot", str(plot), "--title", "demo"]) == 0
