@@ -142,10 +142,10 @@ def test_candidates_constraint_names_only_elements_of_the_page(backend):
 
 def test_the_raw_logits_are_still_the_models(backend):
     """Self-certainty and log-probs describe the policy's distribution, not the mask's."""
+    import math
+
     from agents.base import GenerationConfig
     from shop_env.prompt import to_messages
-
-    import math
 
     chat = [to_messages("[Page 1]\n<button name='a'>A</button>\n")]
     for temperature in (0, 0.6):
@@ -227,3 +227,19 @@ def test_grpo_constrains_sampling_only_through_vllm_and_only_in_json_mode():
     from trl import GRPOConfig
 
     assert "vllm_structured_outputs_regex" in GRPOConfig.__dataclass_fields__  # the TRL flag it sets
+
+
+def test_the_perf_mask_clock_times_the_processor_and_removes_itself(backend):
+    """benchmarks.perf_constraints' mask row: one timed call a decoding step, none without a schema."""
+    from agents.backends.grammar import SchemaLogitsProcessor
+    from agents.constraints import schema_for
+    from benchmarks.perf_constraints import _decode
+    from shop_env.prompt import to_messages
+
+    original = SchemaLogitsProcessor.__call__
+    batch = [to_messages("<html><body><button name=\"buy\">Buy</button></body></html>")] * 2
+    wall, tokens, clock = _decode(backend, batch, [schema_for("json")] * 2, 8)
+    assert SchemaLogitsProcessor.__call__ is original
+    assert tokens > 0 and clock.calls >= 1 and 0 < clock.seconds < wall
+    _, _, free = _decode(backend, batch, None, 4)
+    assert free.calls == 0 and free.seconds == 0.0
