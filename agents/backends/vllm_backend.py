@@ -78,13 +78,14 @@ class VLLMBackend:
         from vllm import LLM
         from vllm.platforms import current_platform
 
-        from ..models import resolve_model
+        from ..models import resolve_model, weights_digest
 
         path = resolve_model(model)
         if path.is_file():
             raise ValueError(f"{path}: vLLM needs a model folder; convert GGUF files with `python -m agents.models cache`")
         self.name = name or f"vllm:{model}"
         self.model_path = path
+        self.weights_digest = weights_digest(model)  # a rebuilt checkpoint in the same folder is another model
         if current_platform.is_cpu():
             if gpu_memory_utilization is None:
                 gpu_memory_utilization = CPU_MEMORY_FRACTION
