@@ -8,6 +8,11 @@
 - ``candidates``: also the element ``name`` held to the page's candidates that fit the
   chosen type (clickable elements for ``click``, inputs for ``type_and_submit``); the typed
   text stays free but bounded.
+- ``shown``: ``candidates`` held to the part of the page the model was shown: the page's
+  candidates whose ``name="..."`` stands in the observation. A token budget that cuts the
+  page leaves out what the model never saw (with ``history="full"`` an earlier page shown
+  in full may still vouch for a name the current page also has). A page shown without any
+  candidate leaves ``terminate`` only.
 
 Backends receive one schema per chat and enforce it with the field's libraries: xgrammar
 for transformers, vLLM's structured outputs, ``response_format`` for OpenAI-compatible
@@ -34,7 +39,7 @@ __all__ = [
     "schema_for",
 ]
 
-CONSTRAIN_MODES: tuple[str, ...] = ("none", "json", "candidates")
+CONSTRAIN_MODES: tuple[str, ...] = ("none", "json", "candidates", "shown")
 #: Bounds of a constrained answer's free strings (characters; xgrammar's regular expressions
 #: repeat at most 128 times). With the JSON around them an answer is at most about 400
 #: characters: a rationale of about twenty words, a full element name, a search query.
@@ -98,13 +103,15 @@ def answer_regex() -> str:
     return r'\{"rationale": ' + plain(0, MAX_RATIONALE_CHARS) + r', "action": (?:' + actions + r')\}'
 
 
-def schema_for(mode: str, info: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+def schema_for(mode: str, info: Mapping[str, Any] | None = None, observation: str | None = None) -> dict[str, Any] | None:
     """The JSON schema one answer is held to under ``mode`` (``None`` for ``none``).
 
     Args:
         mode: one of :data:`CONSTRAIN_MODES`.
-        info: the env's info for the step; ``candidates`` mode reads ``info["candidates"]``
-            (create the env with ``with_candidates=True``, as the rollout harness does).
+        info: the env's info for the step; ``candidates`` and ``shown`` read
+            ``info["candidates"]`` (create the env with ``with_candidates=True``, as the
+            rollout harness does).
+        observation: the prompt the model answers; ``shown`` keeps the candidates named in it.
     """
     check_constrain(mode)
     if mode == "none":
@@ -114,8 +121,15 @@ def schema_for(mode: str, info: Mapping[str, Any] | None = None) -> dict[str, An
     if mode == "json":
         return answer_schema(**bounds)
     if info is None or "candidates" not in info:
-        raise KeyError("constrain='candidates' needs info['candidates']: create the env with with_candidates=True")
+        raise KeyError(f"constrain={mode!r} needs info['candidates']: create the env with with_candidates=True")
     elements: Sequence[Any] = info["candidates"]
+    if mode == "shown":
+        if observation is None:
+            raise ValueError("constrain='shown' needs the observation the model is shown")
+        from shop_env.html import element_names
+
+        seen = set(element_names(observation))
+        elements = [c for c in elements if c.name in seen]
     clickable = [c.name for c in elements if c.kind != "input"]
     inputs = [c.name for c in elements if c.kind == "input"]
     return answer_schema(click_names=clickable, input_names=inputs, **bounds)

@@ -26,9 +26,10 @@ class PromptedAgent:
             seed ``config.seed + k``, so a fresh agent repeats a run exactly while
             successive steps of one rollout do not reuse the same random stream.
         system_prompt: the system turn; the paper's by default.
-        constrain: ``"none"`` (the paper: free decoding), ``"json"`` (the answer's schema)
-            or ``"candidates"`` (also names held to the page's elements; needs
-            ``info["candidates"]``): see :mod:`agents.constraints`.
+        constrain: ``"none"`` (the paper: free decoding), ``"json"`` (the answer's schema),
+            ``"candidates"`` (also names held to the page's elements; needs
+            ``info["candidates"]``) or ``"shown"`` (to the elements of the part of the page
+            the observation shows): see :mod:`agents.constraints`.
     """
 
     def __init__(self, backend: Backend, config: GenerationConfig = GenerationConfig(),  # noqa: B008 (frozen)
@@ -73,7 +74,7 @@ class PromptedAgent:
             generations = self.backend.generate(chats, config)
         else:
             steps = infos if infos is not None else [None] * len(observations)
-            schemas = [schema_for(self.constrain, i) for i in steps]
+            schemas = [schema_for(self.constrain, i, o) for i, o in zip(steps, observations, strict=True)]
             # room for the longest answer the schema admits, so every constrained answer closes
             bound = max(answer_token_bound(s) for s in schemas)
             generations = self.backend.generate(

@@ -138,9 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8, help="steps generated together (one per session)")
     p.add_argument("--parse", default="strict", choices=["strict", "lenient"],
                    help="answer parsing: strict (the paper: one JSON object) or lenient")
-    p.add_argument("--constrain", default="none", choices=["none", "json", "candidates"],
-                   help="grounded decoding of the prompted agent: none (the paper), json (the answer's schema) "
-                        "or candidates (also names held to the page's elements); see agents.constraints")
+    p.add_argument("--constrain", default="none", choices=["none", "json", "candidates", "shown"],
+                   help="grounded decoding of the prompted agent: none (the paper), json (the answer's schema), "
+                        "candidates (also names held to the page's elements) or shown (to the elements of the "
+                        "shown part of the page); see agents.constraints")
     p.add_argument("--persona", action="store_true", help="show the shopper's persona")
     p.add_argument("--output-path", default="results/benchmark", help="results folder")
     p.add_argument("--log-samples", action="store_true", help="keep prompts in the sample log")

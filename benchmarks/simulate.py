@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="transformers", choices=["transformers", "vllm", "openai"],
                    help="generation backend of the prompted agent")
     p.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (backend openai)")
-    p.add_argument("--constrain", default="none", choices=["none", "json", "candidates"],
+    p.add_argument("--constrain", default="none", choices=["none", "json", "candidates", "shown"],
                    help="grounded decoding of the prompted agent (agents.constraints)")
     p.add_argument("--store", default="demo", help="demo (the in-process store) or a URL (Chromium)")
     p.add_argument("--sessions", type=int, default=100, help="simulated sessions per agent (N)")

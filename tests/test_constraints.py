@@ -21,7 +21,7 @@ PAGE = [_Candidate("nav_bar.search_input", "input"), _Candidate("search_results.
 
 
 def test_modes_are_checked():
-    assert CONSTRAIN_MODES == ("none", "json", "candidates")
+    assert CONSTRAIN_MODES == ("none", "json", "candidates", "shown")
     with pytest.raises(ValueError, match="none"):
         check_constrain("grammar")
     assert schema_for("none") is None
@@ -38,6 +38,23 @@ def test_candidates_schema_lists_the_names_that_fit_each_type():
     only_terminate = schema_for("candidates", {"candidates": []})
     assert [v["properties"]["type"]["const"] for v in only_terminate["properties"]["action"]["anyOf"]] == ["terminate"]
     assert schema["properties"]["rationale"]["pattern"].endswith(f"{{0,{MAX_RATIONALE_CHARS}}}$")
+
+
+def test_shown_schema_keeps_the_candidates_the_observation_names():
+    """A page cut by the token budget: only what the model saw may be named."""
+    shown = ('[Page 1]\n<html><body><input name="nav_bar.search_input"/>'
+             '<a name="search_results.red_mug.product_title">Red mug</a><div>price_low is cut he')
+    schema = schema_for("shown", {"candidates": PAGE}, shown)
+    variants = {v["properties"]["type"]["const"]: v for v in schema["properties"]["action"]["anyOf"]}
+    assert variants["click"]["properties"]["name"]["enum"] == [PAGE[1].name]
+    assert variants["type_and_submit"]["properties"]["name"]["enum"] == [PAGE[0].name]
+    # a page shown without any of its candidates leaves terminate only
+    nothing = schema_for("shown", {"candidates": PAGE}, "[Page 1]\n<html><body><p>Loading")
+    assert [v["properties"]["type"]["const"] for v in nothing["properties"]["action"]["anyOf"]] == ["terminate"]
+    with pytest.raises(ValueError, match="observation"):
+        schema_for("shown", {"candidates": PAGE})
+    with pytest.raises(KeyError, match="with_candidates"):
+        schema_for("shown", {}, shown)
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +157,18 @@ def test_candidates_constraint_names_only_elements_of_the_page(backend):
             assert pred["name"] in element_names(page)
 
 
+def test_shown_constraint_names_only_elements_the_prompt_showed(backend):
+    """A 600-token budget cuts the demo pages: every name is one the model was shown."""
+    from shop_env.html import element_names
+
+    _, records = _rollout(backend, "shown", sessions=2)
+    assert records and all(r["parse_error"] is None for r in records)
+    named = [r for r in records if r["predicted_action"]["type"] != "terminate"]
+    assert named  # the random model does click
+    for r in named:
+        assert r["predicted_action"]["name"] in element_names(r["prompt"])
+
+
 def test_the_raw_logits_are_still_the_models(backend):
     """Self-certainty and log-probs describe the policy's distribution, not the mask's."""
     import math
@@ -166,7 +195,7 @@ def test_none_leaves_config_hashes_unchanged_and_other_modes_change_them():
     env = {"reward": {"reward": "shop_r1"}, "context": {"history": "full"}, "system_prompt_sha": "abc"}
     generation = {"temperature": 0.6, "top_p": 1.0, "max_new_tokens": 128, "seed": 0}
     assert config_hash(env, generation) == config_hash(env, generation, "none")
-    assert len({config_hash(env, generation, mode) for mode in CONSTRAIN_MODES}) == 3
+    assert len({config_hash(env, generation, mode) for mode in CONSTRAIN_MODES}) == len(CONSTRAIN_MODES)
 
 
 def test_openai_backend_sends_the_schema_as_response_format():

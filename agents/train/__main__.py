@@ -102,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--persona", action="store_true", help="prepend the shopper's persona (as in training)")
     ev.add_argument("--reward", default="shop_r1")
     ev.add_argument("--sample-log", default=None, help="JSONL of every step (resumable)")
-    ev.add_argument("--constrain", default="none", choices=["none", "json", "candidates"],
-                    help="grounded decoding: none (the paper), json or candidates (agents.constraints)")
+    ev.add_argument("--constrain", default="none", choices=["none", "json", "candidates", "shown"],
+                    help="grounded decoding: none (the paper), json, candidates or shown (agents.constraints)")
     ev.add_argument("--output", default=None, help="write the metrics JSON here (atomically)")
 
     vx = sub.add_parser("verl-export", help="write a corpus as verl parquet files (<split>.parquet)")

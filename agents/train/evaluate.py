@@ -59,7 +59,7 @@ def evaluate_model(
         n_bootstrap: bootstrap resamples for the confidence intervals.
         seed: sampling seed.
         env_overrides: more :class:`~shop_env.ShopSessionEnv` arguments.
-        constrain: grounded decoding, ``none`` (default), ``json`` or ``candidates``
+        constrain: grounded decoding, ``none`` (default), ``json``, ``candidates`` or ``shown``
             (:mod:`agents.constraints`).
 
     Returns:
