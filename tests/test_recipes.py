@@ -191,10 +191,10 @@ def test_the_constrained_table_pairs_each_model_with_its_own_free_decoding(tmp_p
     runs = [args for module, args in calls if module == "benchmarks.run"]
     cells = [(args[args.index("--model") + 1], args[args.index("--constrain") + 1]) for args in runs]
     sft = str(tmp_path / "runs" / "sft" / "final")
-    assert cells == [(m, c) for m in ("smollm2-135m", sft) for c in ("none", "json", "candidates")]
+    assert cells == [(m, c) for m in ("smollm2-135m", sft) for c in ("none", "json", "candidates", "shown")]
     assert all(args[args.index("--limit") + 1] == "15" for args in runs)
     compares = [args for module, args in calls if module == "benchmarks.compare"]
     baselines = [args[args.index("--baseline") + 1] for args in compares]
     assert baselines == ["zero-shot-none/prompted-smollm2-135m", "zero-shot-none/prompted-smollm2-135m",
                          "sft-none/prompted-final"]
-    assert compares[2][:3] == [str(out / f"sft-{c}") for c in ("none", "json", "candidates")]
+    assert compares[2][:4] == [str(out / f"sft-{c}") for c in ("none", "json", "candidates", "shown")]

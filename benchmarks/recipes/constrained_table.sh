@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Grounded decoding against free decoding on the paper table's miniature: every model row that
 # exists (zero-shot always; SFT and the GRPO rows when their runs are in $RUNS) evaluated with
-# --constrain none, json and candidates on the same test steps, with the same code and the same
+# --constrain none, json, candidates and shown on the same test steps, with the same code and the same
 # checkpoints, then paired against each other with benchmarks.compare.
 #
 # Resumable: each cell resumes from its sample log, so a larger EVAL_SESSIONS later continues
@@ -28,7 +28,7 @@ done
 ROWS=()
 for row in zero-shot sft shop-r1; do
   [ -n "${MODELS[$row]:-}" ] || { echo "[constrained] $row: no model in $RUNS (rebuild it with paper_table_cpu.sh)"; continue; }
-  for mode in none json candidates; do
+  for mode in none json candidates shown; do
     echo "[constrained] $row --constrain $mode"
     run "$PY" -m benchmarks.run --agent prompted --model "${MODELS[$row]}" --constrain "$mode" "${EVAL[@]}" \
       --output-path "$OUT/$row-$mode"
@@ -41,6 +41,6 @@ run "$PY" -m benchmarks.compare "${ROWS[@]}" --output "$OUT/table.md" --plot "$O
   --baseline "zero-shot-none/prompted-$(basename "${MODELS[zero-shot]}")"
 for row in zero-shot sft shop-r1; do
   [ -n "${MODELS[$row]:-}" ] || continue
-  run "$PY" -m benchmarks.compare "$OUT/$row-none" "$OUT/$row-json" "$OUT/$row-candidates" \
+  run "$PY" -m benchmarks.compare "$OUT/$row-none" "$OUT/$row-json" "$OUT/$row-candidates" "$OUT/$row-shown" \
     --output "$OUT/paired-$row.md" --baseline "$row-none/prompted-$(basename "${MODELS[$row]}")"
 done
