@@ -9,10 +9,9 @@
   chosen type (clickable elements for ``click``, inputs for ``type_and_submit``); the typed
   text stays free but bounded.
 - ``shown``: ``candidates`` held to the part of the page the model was shown: the page's
-  candidates whose ``name="..."`` stands in the observation. A token budget that cuts the
-  page leaves out what the model never saw (with ``history="full"`` an earlier page shown
-  in full may still vouch for a name the current page also has). A page shown without any
-  candidate leaves ``terminate`` only.
+  candidates whose ``name="..."`` stands in the observation's current page
+  (:func:`shop_env.context.current_page`), so a token budget that cuts the page leaves out
+  what the model never saw. A page shown without any candidate leaves ``terminate`` only.
 
 Backends receive one schema per chat and enforce it with the field's libraries: xgrammar
 for transformers, vLLM's structured outputs, ``response_format`` for OpenAI-compatible
@@ -126,9 +125,10 @@ def schema_for(mode: str, info: Mapping[str, Any] | None = None, observation: st
     if mode == "shown":
         if observation is None:
             raise ValueError("constrain='shown' needs the observation the model is shown")
+        from shop_env.context import current_page
         from shop_env.html import element_names
 
-        seen = set(element_names(observation))
+        seen = set(element_names(current_page(observation)))
         elements = [c for c in elements if c.name in seen]
     clickable = [c.name for c in elements if c.kind != "input"]
     inputs = [c.name for c in elements if c.kind == "input"]

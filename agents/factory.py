@@ -35,7 +35,7 @@ def make_agent(
         train_corpus: the training split the majority agent counts (default: demo train); for
             ``replay``, the sessions it replays (default: every demo split).
         backend_options: extra backend arguments (``base_url``, ``dtype``, ...).
-        constrain: for ``prompted``: ``none``, ``json`` or ``candidates``
+        constrain: for ``prompted``: ``none``, ``json``, ``candidates`` or ``shown``
             (:mod:`agents.constraints`); the baselines ignore it.
     """
     if name == "random":

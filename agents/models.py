@@ -40,6 +40,7 @@ __all__ = [
     "main",
     "resolve_model",
     "token_counter",
+    "weight_files",
     "weights_digest",
 ]
 
@@ -207,12 +208,21 @@ def resolve_model(name_or_path: str | os.PathLike[str]) -> Path:
     )
 
 
-#: Files whose bytes are a model's weights (a folder's top level; sharded checkpoints included).
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
+def weight_files(path: Path) -> list[Path]:
+    """The files a model loader reads weights from: a folder's ``*.safetensors`` (sharded or
+    an adapter's), else its ``pytorch_model*.bin`` / ``adapter_model.bin``, or a ``.gguf``
+    file itself. A checkpoint's training state (``optimizer.pt``, ``rng_state.pth``,
+    ``training_args.bin``) is not the model."""
+    if path.is_file():
+        return [path]
+    found = sorted(p for p in path.glob("*.safetensors") if p.is_file())
+    if not found:
+        found = sorted(p for p in [*path.glob("pytorch_model*.bin"), *path.glob("adapter_model.bin")] if p.is_file())
+    return found or sorted(p for p in path.glob("*.gguf") if p.is_file())
 
 
 def weights_digest(name_or_path: str | os.PathLike[str]) -> str | None:
-    """SHA-256 of a local model's weight files, or ``None`` for a short name.
+    """SHA-256 of a local model's weight files (:func:`weight_files`), or ``None`` for a short name.
 
     A training run rebuilt into the same folder is another model under the same path, so a
     sample log must not resume across it: the rollout fingerprint and ``results.json`` carry
@@ -230,9 +240,9 @@ def weights_digest(name_or_path: str | os.PathLike[str]) -> str | None:
     if text in MODELS:
         return None
     path = resolve_model(text)
-    files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.suffix in WEIGHT_SUFFIXES and p.is_file())
+    files = weight_files(path)
     if not files:
-        raise FileNotFoundError(f"{path}: no weight file ({', '.join(WEIGHT_SUFFIXES)}) in the folder")
+        raise FileNotFoundError(f"{path}: no weight file (*.safetensors, pytorch_model*.bin, *.gguf) in the folder")
     digest = hashlib.sha256()
     for f in files:
         digest.update(f"{f.name}\0".encode())

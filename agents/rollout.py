@@ -42,6 +42,7 @@ class RolloutResult:
     completion_tokens: int = 0
     resumed_sessions: int = 0
     env_info: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""  # run_fingerprint of the agent and env: what a sample log resumes by
 
     @property
     def steps_per_s(self) -> float:
@@ -342,7 +343,7 @@ def run_rollout(
     pending = [i for i in indices if ids[i] not in done]
     envs = [first] + [ShopSessionEnv(**kwargs) for _ in range(min(batch_size, max(1, len(pending))) - 1)]
 
-    result = RolloutResult(records=[], resumed_sessions=len(done))
+    result = RolloutResult(records=[], resumed_sessions=len(done), fingerprint=fingerprint)
     bar = tqdm(total=len(indices), initial=len(done), desc=f"rollout {getattr(agent, 'name', 'agent')}",
                unit="session", disable=not progress)
     sink = _RecordSink(log_path, on_record)

@@ -114,7 +114,8 @@ def rescore_folder(folder: str | Path) -> dict[str, Any]:
         previous = payload["rescored"]["previous"]
     payload["config"]["reward"] = reward.config()
     env_desc = {k: payload["config"][k] for k in HASHED_ENV_FIELDS}
-    payload["config_hash"] = config_hash(env_desc, payload["config"].get("generation"))
+    payload["config_hash"] = config_hash(env_desc, payload["config"].get("generation"),
+                                         payload["config"].get("constrain", "none"))
     payload["metrics"] = metrics
     payload["rescored"] = {"rule": scoring_rule(reward), "from": source, "previous": previous,
                            "command": "python -m benchmarks.rescore"}

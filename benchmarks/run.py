@@ -232,9 +232,13 @@ def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, 
     # a resumed row keeps what its earlier invocations cost (benchmarks.timing)
     this_call = invocation(finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                            wall_s=time.time() - started, new_steps=result.new_steps, elapsed_s=result.elapsed_s,
-                           generation_s=result.generation_s, completion_tokens=result.completion_tokens)
-    invocations, wall_s, metrics["throughput"] = row_timing(previous_invocations(out / "results.json", row_hash),
-                                                            this_call)
+                           generation_s=result.generation_s, completion_tokens=result.completion_tokens,
+                           backend=config.backend if name == "prompted" else None, batch_size=config.batch_size,
+                           machine=machine())
+    # only a run that resumed its sample log owes anything to the results.json beside it
+    previous = (previous_invocations(out / "results.json", row_hash, result.fingerprint)
+                if result.resumed_sessions else [])
+    invocations, wall_s, metrics["throughput"] = row_timing(previous, this_call)
     metrics["throughput"]["resumed_sessions"] = result.resumed_sessions
     payload = {
         "agent": name,
@@ -262,6 +266,7 @@ def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, 
             "batch_size": config.batch_size,
         },
         "config_hash": row_hash,
+        "run_fingerprint": result.fingerprint,  # what the sample log resumes by
         "versions": package_versions(),
         "machine": machine(),
         "wall_s": wall_s,  # summed over the invocations that added steps

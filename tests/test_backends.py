@@ -690,6 +690,9 @@ def test_weights_digest_tells_a_rebuilt_checkpoint_apart(tmp_path):
     first = weights_digest(folder)
     (folder / "config.json").write_text('{"edited": true}')  # not weights: same model
     assert weights_digest(folder) == first and len(first) == 64
+    (folder / "optimizer.pt").write_bytes(b"training state")  # a checkpoint's, not the model's
+    (folder / "training_args.bin").write_bytes(b"args")
+    assert weights_digest(folder) == first
     (folder / "model.safetensors").write_bytes(b"rebuilt, other weights")
     assert weights_digest(folder) != first
     with pytest.raises(UnknownModelError):

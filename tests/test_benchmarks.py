@@ -107,6 +107,14 @@ def test_run_writes_results_and_resumes(tmp_path, capsys):
     assert again["invocations"] == data["invocations"] and len(again["invocations"]) == 1
     assert again["wall_s"] == data["wall_s"] > 0
     assert again["metrics"]["throughput"]["steps"] == data["metrics"]["throughput"]["new_steps"] > 0
+    assert again["run_fingerprint"] == data["run_fingerprint"]
+    # a log removed and run afresh owes nothing to the results.json beside it
+    (out / "oracle" / "samples.jsonl").unlink()
+    assert run.main(argv) == 0
+    fresh = json.loads((out / "oracle" / "results.json").read_text())
+    assert len(fresh["invocations"]) == 1 and fresh["invocations"] != data["invocations"]
+    assert fresh["metrics"]["throughput"]["steps"] == fresh["metrics"]["throughput"]["new_steps"] == len(
+        [line for line in (out / "oracle" / "samples.jsonl").read_text().splitlines() if line])
     assert again["metrics"]["exact_match"] == 1.0
     table, plot = tmp_path / "table.md", tmp_path / "table.png"
     assert compare.main([str(out), "--output", str(table), "--plot", str(plot), "--title", "demo"]) == 0

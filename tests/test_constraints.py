@@ -226,6 +226,12 @@ def test_benchmark_run_records_the_constraint(tmp_path, tiny_model_dir):
     heuristic = json.loads((out / "heuristic" / "results.json").read_text())
     assert prompted["config"]["constrain"] == "json" and heuristic["config"]["constrain"] == "none"
     assert prompted["metrics"]["parse_failure_rate"] == 0.0
+    assert prompted["model_weights"] and heuristic["model_weights"] is None  # a local model's digest
+    # rescoring under the same rule keeps the row's hash, constraint included (a resume then matches it)
+    from benchmarks.rescore import rescore_folder
+
+    folder = next(out.glob("prompted-*-json"))
+    assert rescore_folder(folder)["config_hash"] == prompted["config_hash"]
 
 
 def test_the_answer_regex_matches_json_mode_answers_only():

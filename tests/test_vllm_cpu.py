@@ -150,12 +150,12 @@ def test_openai_backend_against_vllm_serve(vllm_server):
     from shop_env.html import candidates, element_names
 
     chats = [to_messages(p) for p in PAGES]
-    for mode in ("json", "candidates"):
-        schemas = [schema_for(mode, {"candidates": candidates(p)}) for p in PAGES]
+    for mode in ("json", "candidates", "shown"):
+        schemas = [schema_for(mode, {"candidates": candidates(p)}, p) for p in PAGES]
         answers = backend.generate(chats, GenerationConfig(temperature=0.6, max_new_tokens=512, seed=2), schemas)
         parsed = [parse_response(g.text) for g in answers]
         assert all(p.ok for p in parsed), [g.text for g in answers]
-        if mode == "candidates":
+        if mode != "json":
             for page, p in zip(PAGES, parsed, strict=True):
                 assert p.action.type == "terminate" or p.action.name in element_names(page)
 

@@ -96,6 +96,7 @@ class TransformersBackend:
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
         path = resolve_model(model)
+        digest = weights_digest(model)  # read before loading: a rebuilt checkpoint in the same folder is another model
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         torch_dtype = resolve_dtype(dtype, device)
         if path.is_file():
@@ -109,7 +110,7 @@ class TransformersBackend:
         hf_model.to(device)
         self._setup(hf_model, tokenizer, name or f"transformers:{model}", max_batch_size, with_token_info)
         self.stop_at_json = stop_at_json
-        self.weights_digest = weights_digest(model)  # a rebuilt checkpoint in the same folder is another model
+        self.weights_digest = digest
 
     @classmethod
     def from_model(cls, model: Any, tokenizer: Any, *, name: str = "transformers", max_batch_size: int = 16,

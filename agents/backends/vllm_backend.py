@@ -85,7 +85,7 @@ class VLLMBackend:
             raise ValueError(f"{path}: vLLM needs a model folder; convert GGUF files with `python -m agents.models cache`")
         self.name = name or f"vllm:{model}"
         self.model_path = path
-        self.weights_digest = weights_digest(model)  # a rebuilt checkpoint in the same folder is another model
+        self.weights_digest = weights_digest(model)  # read before loading: a rebuilt checkpoint is another model
         if current_platform.is_cpu():
             if gpu_memory_utilization is None:
                 gpu_memory_utilization = CPU_MEMORY_FRACTION
