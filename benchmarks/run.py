@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from agents.constraints import CONSTRAIN_MODES
 from shop_env.context import history_arg
 from shop_env.core.atomic import write_json_atomic, write_text_atomic
 from shop_env.core.provenance import config_hash as _hash
@@ -138,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8, help="steps generated together (one per session)")
     p.add_argument("--parse", default="strict", choices=["strict", "lenient"],
                    help="answer parsing: strict (the paper: one JSON object) or lenient")
-    p.add_argument("--constrain", default="none", choices=["none", "json", "candidates", "shown"],
+    p.add_argument("--constrain", default="none", choices=CONSTRAIN_MODES,
                    help="grounded decoding of the prompted agent: none (the paper), json (the answer's schema), "
                         "candidates (also names held to the page's elements) or shown (to the elements of the "
                         "shown part of the page); see agents.constraints")
@@ -229,12 +230,13 @@ def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, 
     backend = getattr(agent, "backend", None)
     env_desc = result.env_info
     row_hash = config_hash(env_desc, generation_dict, constrain)
+    host = machine()
     # a resumed row keeps what its earlier invocations cost (benchmarks.timing)
     this_call = invocation(finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                            wall_s=time.time() - started, new_steps=result.new_steps, elapsed_s=result.elapsed_s,
                            generation_s=result.generation_s, completion_tokens=result.completion_tokens,
                            backend=config.backend if name == "prompted" else None, batch_size=config.batch_size,
-                           machine=machine())
+                           machine=host)
     # only a run that resumed its sample log owes anything to the results.json beside it
     previous = (previous_invocations(out / "results.json", row_hash, result.fingerprint)
                 if result.resumed_sessions else [])
@@ -268,7 +270,7 @@ def run_agent(spec: Mapping[str, Any], config: BenchmarkConfig, out_root: Path, 
         "config_hash": row_hash,
         "run_fingerprint": result.fingerprint,  # what the sample log resumes by
         "versions": package_versions(),
-        "machine": machine(),
+        "machine": host,
         "wall_s": wall_s,  # summed over the invocations that added steps
         "invocations": invocations,
     }

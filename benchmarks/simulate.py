@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from agents.constraints import CONSTRAIN_MODES
 from shop_env.core.atomic import write_json_atomic, write_text_atomic
 from shop_env.core.provenance import config_hash, machine, package_versions
 
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="transformers", choices=["transformers", "vllm", "openai"],
                    help="generation backend of the prompted agent")
     p.add_argument("--base-url", default=None, help="OpenAI-compatible server URL (backend openai)")
-    p.add_argument("--constrain", default="none", choices=["none", "json", "candidates", "shown"],
+    p.add_argument("--constrain", default="none", choices=CONSTRAIN_MODES,
                    help="grounded decoding of the prompted agent (agents.constraints)")
     p.add_argument("--store", default="demo", help="demo (the in-process store) or a URL (Chromium)")
     p.add_argument("--sessions", type=int, default=100, help="simulated sessions per agent (N)")

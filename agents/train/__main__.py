@@ -17,6 +17,8 @@ from typing import Any
 
 from shop_env.context import history_arg
 
+from ..constraints import CONSTRAIN_MODES
+
 __all__ = ["add_dataclass_arguments", "config_from_args", "main"]
 
 
@@ -102,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--persona", action="store_true", help="prepend the shopper's persona (as in training)")
     ev.add_argument("--reward", default="shop_r1")
     ev.add_argument("--sample-log", default=None, help="JSONL of every step (resumable)")
-    ev.add_argument("--constrain", default="none", choices=["none", "json", "candidates", "shown"],
+    ev.add_argument("--constrain", default="none", choices=CONSTRAIN_MODES,
                     help="grounded decoding: none (the paper), json, candidates or shown (agents.constraints)")
     ev.add_argument("--output", default=None, help="write the metrics JSON here (atomically)")
 
