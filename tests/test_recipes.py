@@ -195,6 +195,18 @@ def test_the_constrained_table_pairs_each_model_with_its_own_free_decoding(tmp_p
     assert all(args[args.index("--limit") + 1] == "15" for args in runs)
     compares = [args for module, args in calls if module == "benchmarks.compare"]
     baselines = [args[args.index("--baseline") + 1] for args in compares]
-    assert baselines == ["zero-shot-none/prompted-smollm2-135m", "zero-shot-none/prompted-smollm2-135m",
-                         "sft-none/prompted-final"]
-    assert compares[2][:4] == [str(out / f"sft-{c}") for c in ("none", "json", "candidates", "shown")]
+    by_mode = [f"zero-shot-{c}/prompted-smollm2-135m{'' if c == 'none' else '-' + c}"
+               for c in ("none", "json", "candidates", "shown")]
+    assert baselines == ["zero-shot-none/prompted-smollm2-135m", *by_mode,
+                         "zero-shot-none/prompted-smollm2-135m", "sft-none/prompted-final"]
+    for mode, args in zip(("none", "json", "candidates", "shown"), compares[1:5], strict=True):  # same mode, both models
+        assert args[:2] == [str(out / f"zero-shot-{mode}"), str(out / f"sft-{mode}")]
+        assert args[args.index("--output") + 1] == str(out / f"by-mode-{mode}.md")
+    assert compares[6][:4] == [str(out / f"sft-{c}") for c in ("none", "json", "candidates", "shown")]
+
+
+def test_the_constrained_table_pairs_nothing_by_mode_without_a_trained_model(tmp_path: Path) -> None:
+    _, out, commands = dry_run("constrained_table.sh", tmp_path)
+    outputs = [args[args.index("--output") + 1] for module, args in map(module_args, commands)
+               if module == "benchmarks.compare"]
+    assert outputs == [str(out / "table.md"), str(out / "paired-zero-shot.md")]

@@ -39,6 +39,18 @@ done
 # cells paired against its own free-decoding cell (what constraining buys that model)
 run "$PY" -m benchmarks.compare "${ROWS[@]}" --output "$OUT/table.md" --plot "$OUT/table.png" \
   --baseline "zero-shot-none/prompted-$(basename "${MODELS[zero-shot]}")"
+# each trained row against zero-shot under the same mode: does constraining change the paper's
+# comparison? (the trained rows present in $RUNS; nothing to pair when only zero-shot exists)
+for mode in none json candidates shown; do
+  CELLS=()
+  for row in sft shop-r1; do
+    if [ -n "${MODELS[$row]:-}" ]; then CELLS+=("$OUT/$row-$mode"); fi
+  done
+  [ "${#CELLS[@]}" -gt 0 ] || break
+  suffix=""; [ "$mode" = none ] || suffix="-$mode"
+  run "$PY" -m benchmarks.compare "$OUT/zero-shot-$mode" "${CELLS[@]}" --output "$OUT/by-mode-$mode.md" \
+    --baseline "zero-shot-$mode/prompted-$(basename "${MODELS[zero-shot]}")$suffix"
+done
 for row in zero-shot sft shop-r1; do
   [ -n "${MODELS[$row]:-}" ] || continue
   run "$PY" -m benchmarks.compare "$OUT/$row-none" "$OUT/$row-json" "$OUT/$row-candidates" "$OUT/$row-shown" \
