@@ -130,6 +130,8 @@ def schema_for(mode: str, info: Mapping[str, Any] | None = None, observation: st
 
         seen = set(element_names(current_page(observation)))
         elements = [c for c in elements if c.name in seen]
-    clickable = [c.name for c in elements if c.kind != "input"]
+    # a click may land on any element, inputs included: shoppers click the search box before
+    # they type (the demo corpus and OPeRA log such clicks); only inputs take typed text
+    clickable = [c.name for c in elements]
     inputs = [c.name for c in elements if c.kind == "input"]
     return answer_schema(click_names=clickable, input_names=inputs, **bounds)

@@ -32,7 +32,8 @@ def test_modes_are_checked():
 def test_candidates_schema_lists_the_names_that_fit_each_type():
     schema = schema_for("candidates", {"candidates": PAGE})
     variants = {v["properties"]["type"]["const"]: v for v in schema["properties"]["action"]["anyOf"]}
-    assert variants["click"]["properties"]["name"]["enum"] == [PAGE[1].name, PAGE[2].name]
+    # a click may name an input (shoppers click the search box before typing); typing only an input
+    assert variants["click"]["properties"]["name"]["enum"] == [c.name for c in PAGE]
     assert variants["type_and_submit"]["properties"]["name"]["enum"] == [PAGE[0].name]
     assert set(variants) == {"click", "type_and_submit", "terminate"}
     only_terminate = schema_for("candidates", {"candidates": []})
@@ -46,7 +47,7 @@ def test_shown_schema_keeps_the_candidates_the_observation_names():
              '<a name="search_results.red_mug.product_title">Red mug</a><div>price_low is cut he')
     schema = schema_for("shown", {"candidates": PAGE}, shown)
     variants = {v["properties"]["type"]["const"]: v for v in schema["properties"]["action"]["anyOf"]}
-    assert variants["click"]["properties"]["name"]["enum"] == [PAGE[1].name]
+    assert variants["click"]["properties"]["name"]["enum"] == [PAGE[0].name, PAGE[1].name]
     assert variants["type_and_submit"]["properties"]["name"]["enum"] == [PAGE[0].name]
     # a page shown without any of its candidates leaves terminate only
     nothing = schema_for("shown", {"candidates": PAGE}, "[Page 1]\n<html><body><p>Loading")
@@ -75,6 +76,7 @@ def _accepts(compiler, schema, text: str) -> bool:
 
 
 @pytest.mark.parametrize("action", [Action.click("refinements.price_low"), Action.terminate(),
+                                    Action.click("nav_bar.search_input"),  # a shopper focusing the search box
                                     Action.type_and_submit("nav_bar.search_input", "blue linen shirt")])
 def test_the_schema_admits_every_canonical_answer_and_the_parser_takes_them(compiler, action):
     text = format_response("I want the cheaper ones.", action)
@@ -82,6 +84,25 @@ def test_the_schema_admits_every_canonical_answer_and_the_parser_takes_them(comp
     assert _accepts(compiler, ANSWER_SCHEMA, text)
     assert _accepts(compiler, schema_for("json"), text)
     assert _accepts(compiler, schema_for("candidates", {"candidates": PAGE}), text)
+
+
+def test_the_candidates_schema_admits_every_gold_answer_of_the_demo_test_split(compiler):
+    """Constraining must never rule out what the shopper did (a click on the search box included)."""
+    from shop_env.env import ShopSessionEnv
+
+    env = ShopSessionEnv(corpus="demo", split="test", with_candidates=True, order="sequential")
+    kinds = set()
+    for _ in range(5):  # the first sessions hold clicks on inputs, clicks, typing and terminate
+        _, info = env.reset()
+        done = False
+        while not done:
+            gold = info["gold_action"]
+            kinds.add((gold.type, next((c.kind for c in info["candidates"] if c.name == gold.name), None)))
+            text = format_response("what the shopper did", gold)
+            assert _accepts(compiler, schema_for("candidates", info), text), text
+            _, _, terminated, truncated, info = env.step(text)
+            done = terminated or truncated
+    assert {("click", "input"), ("click", "clickable"), ("type_and_submit", "input")} <= kinds
 
 
 @pytest.mark.parametrize("text", [
