@@ -19,6 +19,7 @@ MODEL=${MODEL:-smollm2-135m}
 EVAL=(--data demo --split test --limit "$EVAL_SESSIONS" --history latest --token-budget 1024
       --temperature 0.6 --max-new-tokens 128 --no-progress)
 
+MODES=(none json candidates shown)  # agents.constraints.CONSTRAIN_MODES, none (the paired baseline) first
 run() { if [ "${DRY_RUN:-0}" != 0 ]; then echo "+ $(printf '%q ' "$@")"; else "$@"; fi; }
 
 declare -A MODELS=([zero-shot]="$MODEL")
@@ -28,7 +29,7 @@ done
 ROWS=()
 for row in zero-shot sft shop-r1; do
   [ -n "${MODELS[$row]:-}" ] || { echo "[constrained] $row: no model in $RUNS (rebuild it with paper_table_cpu.sh)"; continue; }
-  for mode in none json candidates shown; do
+  for mode in "${MODES[@]}"; do
     echo "[constrained] $row --constrain $mode"
     run "$PY" -m benchmarks.run --agent prompted --model "${MODELS[$row]}" --constrain "$mode" "${EVAL[@]}" \
       --output-path "$OUT/$row-$mode"
@@ -41,7 +42,7 @@ run "$PY" -m benchmarks.compare "${ROWS[@]}" --output "$OUT/table.md" --plot "$O
   --baseline "zero-shot-none/prompted-$(basename "${MODELS[zero-shot]}")"
 # each trained row against zero-shot under the same mode: does constraining change the paper's
 # comparison? (the trained rows present in $RUNS; nothing to pair when only zero-shot exists)
-for mode in none json candidates shown; do
+for mode in "${MODES[@]}"; do
   CELLS=()
   for row in sft shop-r1; do
     if [ -n "${MODELS[$row]:-}" ]; then CELLS+=("$OUT/$row-$mode"); fi
@@ -53,6 +54,6 @@ for mode in none json candidates shown; do
 done
 for row in zero-shot sft shop-r1; do
   [ -n "${MODELS[$row]:-}" ] || continue
-  run "$PY" -m benchmarks.compare "$OUT/$row-none" "$OUT/$row-json" "$OUT/$row-candidates" "$OUT/$row-shown" \
+  run "$PY" -m benchmarks.compare "${MODES[@]/#/$OUT/$row-}" \
     --output "$OUT/paired-$row.md" --baseline "$row-none/prompted-$(basename "${MODELS[$row]}")"
 done
