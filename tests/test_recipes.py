@@ -205,6 +205,19 @@ def test_the_constrained_table_pairs_each_model_with_its_own_free_decoding(tmp_p
     assert compares[6][:4] == [str(out / f"sft-{c}") for c in ("none", "json", "candidates", "shown")]
 
 
+def test_the_constrained_table_pairs_shop_r1_with_sft_under_each_mode(tmp_path: Path) -> None:
+    for run in ("sft", "grpo-shop_r1"):
+        (tmp_path / "runs" / run / "final").mkdir(parents=True)
+    _, out, commands = dry_run("constrained_table.sh", tmp_path)
+    compares = {args[args.index("--output") + 1]: args for module, args in map(module_args, commands)
+                if module == "benchmarks.compare"}
+    for mode in ("none", "json", "candidates", "shown"):
+        args = compares[str(out / f"shop-r1-vs-sft-{mode}.md")]
+        assert args[:2] == [str(out / f"sft-{mode}"), str(out / f"shop-r1-{mode}")]
+        assert args[args.index("--baseline") + 1] == f"sft-{mode}/prompted-final{'' if mode == 'none' else '-' + mode}"
+    assert str(out / "paired-shop-r1.md") in compares
+
+
 def test_the_constrained_table_pairs_nothing_by_mode_without_a_trained_model(tmp_path: Path) -> None:
     _, out, commands = dry_run("constrained_table.sh", tmp_path)
     outputs = [args[args.index("--output") + 1] for module, args in map(module_args, commands)

@@ -2,7 +2,8 @@
 # Grounded decoding against free decoding on the paper table's miniature: every model row that
 # exists (zero-shot always; SFT and the GRPO rows when their runs are in $RUNS) evaluated with
 # --constrain none, json, candidates and shown on the same test steps, with the same code and the same
-# checkpoints, then paired against each other with benchmarks.compare.
+# checkpoints, then paired against each other with benchmarks.compare (and Shop-R1 against SFT
+# under each mode when both exist).
 #
 # Resumable: each cell resumes from its sample log, so a larger EVAL_SESSIONS later continues
 # the same sessions. Usage: bash benchmarks/recipes/constrained_table.sh
@@ -52,6 +53,14 @@ for mode in "${MODES[@]}"; do
   run "$PY" -m benchmarks.compare "$OUT/zero-shot-$mode" "${CELLS[@]}" --output "$OUT/by-mode-$mode.md" \
     --baseline "zero-shot-$mode/prompted-$(basename "${MODELS[zero-shot]}")$suffix"
 done
+# Shop-R1 against SFT under the same mode: does RL's lead over SFT survive a constraint?
+if [ -n "${MODELS[sft]:-}" ] && [ -n "${MODELS[shop-r1]:-}" ]; then
+  for mode in "${MODES[@]}"; do
+    suffix=""; [ "$mode" = none ] || suffix="-$mode"
+    run "$PY" -m benchmarks.compare "$OUT/sft-$mode" "$OUT/shop-r1-$mode" --output "$OUT/shop-r1-vs-sft-$mode.md" \
+      --baseline "sft-$mode/prompted-$(basename "${MODELS[sft]}")$suffix"
+  done
+fi
 for row in zero-shot sft shop-r1; do
   [ -n "${MODELS[$row]:-}" ] || continue
   run "$PY" -m benchmarks.compare "${MODES[@]/#/$OUT/$row-}" \
