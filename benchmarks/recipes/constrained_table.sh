@@ -52,15 +52,12 @@ for mode in "${MODES[@]}"; do
   suffix=""; [ "$mode" = none ] || suffix="-$mode"
   run "$PY" -m benchmarks.compare "$OUT/zero-shot-$mode" "${CELLS[@]}" --output "$OUT/by-mode-$mode.md" \
     --baseline "zero-shot-$mode/prompted-$(basename "${MODELS[zero-shot]}")$suffix"
-done
-# Shop-R1 against SFT under the same mode: does RL's lead over SFT survive a constraint?
-if [ -n "${MODELS[sft]:-}" ] && [ -n "${MODELS[shop-r1]:-}" ]; then
-  for mode in "${MODES[@]}"; do
-    suffix=""; [ "$mode" = none ] || suffix="-$mode"
+  # Shop-R1 against SFT under the same mode: does RL's lead over SFT survive a constraint?
+  if [ -n "${MODELS[sft]:-}" ] && [ -n "${MODELS[shop-r1]:-}" ]; then
     run "$PY" -m benchmarks.compare "$OUT/sft-$mode" "$OUT/shop-r1-$mode" --output "$OUT/shop-r1-vs-sft-$mode.md" \
       --baseline "sft-$mode/prompted-$(basename "${MODELS[sft]}")$suffix"
-  done
-fi
+  fi
+done
 for row in zero-shot sft shop-r1; do
   [ -n "${MODELS[$row]:-}" ] || continue
   run "$PY" -m benchmarks.compare "${MODES[@]/#/$OUT/$row-}" \
